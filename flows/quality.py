@@ -1,0 +1,148 @@
+"""Run the data-quality contract (`schemas.contracts`) with great_expectations.
+
+great_expectations is imported here and only here, on first use, with its analytics and
+progress bars off. Each stage's frames are validated as pandas DataFrames in an ephemeral GX
+context; every result becomes a `dq_results` row, and a failed critical expectation raises
+`QualityGateFailed` naming the stage, the expectation, what was observed and example rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+from schemas import CONTRACT, Expectation, Stage
+
+Row = dict[str, Any]
+EXAMPLES = 5
+
+
+class QualityGateFailed(RuntimeError):
+    """A critical expectation failed; `dq_rows` holds every result of the stage."""
+
+    def __init__(self, stage: Stage, failures: Sequence[str], dq_rows: Sequence[Row]) -> None:
+        self.stage = stage
+        self.failures = list(failures)
+        self.dq_rows = list(dq_rows)
+        lines = "\n".join(f"  - {failure}" for failure in failures)
+        super().__init__(f"data-quality gate failed at stage {stage.value!r}:\n{lines}")
+
+
+@lru_cache(maxsize=1)
+def _context() -> Any:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    context.data_sources.add_pandas("newsetl")
+    return context
+
+
+def _batch(frame_name: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> Any:
+    import pandas as pd
+
+    datasource = _context().data_sources.get("newsetl")
+    try:
+        asset = datasource.get_asset(frame_name)
+    except LookupError:
+        asset = datasource.add_dataframe_asset(name=frame_name)
+    try:
+        definition = asset.get_batch_definition("whole")
+    except (KeyError, LookupError, ValueError):
+        definition = asset.add_batch_definition_whole_dataframe("whole")
+    frame = pd.DataFrame(list(rows)) if rows else pd.DataFrame(columns=list(columns))
+    return definition.get_batch(batch_parameters={"dataframe": frame})
+
+
+def _columns(spec: Expectation) -> list[str]:
+    names = [spec.id_column]
+    names += [str(v) for k, v in spec.kwargs.items() if k in ("column", "column_A", "column_B")]
+    return names
+
+
+def _suite(stage: Stage, frame: str, specs: Sequence[Expectation]) -> Any:
+    import great_expectations as gx
+
+    suite = gx.ExpectationSuite(name=f"newsetl.{stage.value}.{frame}")
+    for spec in specs:
+        expectation_class = getattr(gx.expectations, spec.kind)
+        suite.add_expectation(expectation_class(**dict(spec.kwargs), meta={"critical": spec.critical, "why": spec.why}))
+    return suite
+
+
+def _observed(result: Mapping[str, Any]) -> dict[str, Any]:
+    if "observed_value" in result:
+        return {"observed_value": result["observed_value"]}
+    keep = ("element_count", "unexpected_count", "unexpected_percent", "partial_unexpected_list")
+    return {key: result[key] for key in keep if key in result}
+
+
+def _examples(result: Mapping[str, Any], id_column: str) -> list[Any]:
+    rows = result.get("partial_unexpected_index_list") or []
+    ids = [row.get(id_column) if isinstance(row, Mapping) else row for row in rows]
+    return list(dict.fromkeys(str(i) for i in ids))[:EXAMPLES]
+
+
+def validate_stage(stage: Stage, frames: Mapping[str, Sequence[Mapping[str, Any]]], *, run_id: str) -> list[Row]:
+    """Check the frames a stage produced against its contract.
+
+    Input: frame name -> rows, for every frame the stage's contract names. Output: one
+    `dq_results` row per expectation.
+
+    Raises:
+        QualityGateFailed: at least one critical expectation failed (or could not be evaluated,
+            for example because a column is missing); the exception carries all result rows.
+        KeyError: a frame named by the contract was not given (a bug in the flow).
+    """
+    specs_by_frame: dict[str, list[Expectation]] = {}
+    for spec in CONTRACT[stage]:
+        specs_by_frame.setdefault(spec.frame, []).append(spec)
+    now = datetime.now(timezone.utc)
+    dq_rows: list[Row] = []
+    failures: list[str] = []
+    for frame_name, specs in specs_by_frame.items():
+        rows = frames[frame_name]
+        columns = sorted({c for spec in specs for c in _columns(spec)})
+        batch = _batch(frame_name, rows, columns)
+        validation = batch.validate(
+            _suite(stage, frame_name, specs),
+            result_format={"result_format": "SUMMARY", "unexpected_index_column_names": [specs[0].id_column]},
+        )
+        for spec, result in zip(specs, validation.results):
+            observed = _observed(result.result)
+            error = (result.exception_info or {}).get("exception_message") if hasattr(result, "exception_info") else None
+            if error:
+                observed["error"] = error
+            success = bool(result.success)
+            dq_rows.append(
+                {
+                    "run_id": run_id,
+                    "stage": stage.value,
+                    "table_name": frame_name,
+                    "expectation": result.expectation_config.type,
+                    "column_name": spec.column,
+                    "critical": spec.critical,
+                    "success": success,
+                    "observed": json.dumps(observed, default=str),
+                    "checked_at": now,
+                }
+            )
+            if not success and spec.critical:
+                args = {k: v for k, v in spec.kwargs.items() if k != "column"}
+                examples = _examples(result.result, spec.id_column)
+                failures.append(
+                    f"{frame_name}: {result.expectation_config.type}"
+                    f"({spec.column or ''}{', ' if spec.column and args else ''}{', '.join(f'{k}={v!r}' for k, v in args.items())})"
+                    f" observed {json.dumps(observed, default=str)}"
+                    + (f"; example {spec.id_column}s: {', '.join(examples)}" if examples else "")
+                    + (f" [{spec.why}]" if spec.why else "")
+                )
+    if failures:
+        raise QualityGateFailed(stage, failures, dq_rows)
+    return dq_rows

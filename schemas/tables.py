@@ -1,0 +1,202 @@
+"""The pyarrow schema of every warehouse table: the single source of truth for names and types.
+
+Every Parquet file is written from these schemas (never inferred), the DuckDB views read those
+files, the README documents these columns and a test checks that it does. Each field carries a
+`description` in its metadata; `describe(schema)` returns them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+import pyarrow as pa
+
+#: Version of the table layout, stored in each Parquet file's metadata.
+SCHEMA_VERSION: Final[str] = "1"
+
+
+def _field(name: str, type_: pa.DataType, description: str, *, nullable: bool = False) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={"description": description})
+
+
+_UTC = pa.timestamp("us", tz="UTC")
+_LOCAL = pa.timestamp("us")
+
+DOCUMENTS: Final[pa.Schema] = pa.schema(
+    [
+        _field("doc_id", pa.string(), "stable id: first 20 hex digits of the SHA-256 of the decoded text"),
+        _field("source_path", pa.string(), "path of the input file as it was found (symlinks not resolved)"),
+        _field("title", pa.string(), "headline, from the first line that is not furniture", nullable=True),
+        _field("subtitle", pa.string(), "standfirst printed under the headline", nullable=True),
+        _field("published_at", _LOCAL, "publication time as printed by the source (no time zone)", nullable=True),
+        _field("updated_at", _LOCAL, "last-update time as printed by the source (no time zone)", nullable=True),
+        _field("page_date", pa.date32(), "the page's own date line, kept apart from the article's dates", nullable=True),
+        _field("author", pa.string(), "author from a byline or a 'Write to ... at ...' line", nullable=True),
+        _field("dateline", pa.string(), "place the story was filed from, e.g. ISTANBUL", nullable=True),
+        _field("tags", pa.list_(pa.string()), "topic tags from a tag line", nullable=True),
+        _field("body", pa.string(), "cleaned article body, paragraphs separated by a blank line"),
+        _field("n_chars_raw", pa.int64(), "characters in the decoded input"),
+        _field("n_chars_body", pa.int64(), "characters in body"),
+        _field("encoding", pa.string(), "encoding the input was decoded from"),
+        _field("run_id", pa.string(), "run that loaded the document"),
+        _field("ingested_at", _UTC, "when the run loaded the document (UTC)"),
+    ]
+)
+"""One row per loaded article."""
+
+SENTENCES: Final[pa.Schema] = pa.schema(
+    [
+        _field("doc_id", pa.string(), "document the sentence belongs to"),
+        _field("sentence_id", pa.int32(), "0-based position of the sentence in the document"),
+        _field("start_char", pa.int32(), "offset of the first character in documents.body (0-based)"),
+        _field("end_char", pa.int32(), "offset one past the last character in documents.body"),
+        _field("run_id", pa.string(), "run that wrote the row"),
+    ]
+)
+"""One row per sentence of a loaded document's body."""
+
+MENTIONS: Final[pa.Schema] = pa.schema(
+    [
+        _field("doc_id", pa.string(), "document the mention is in"),
+        _field("mention_id", pa.int32(), "0-based position of the mention in the document"),
+        _field("sentence_id", pa.int32(), "sentence containing the mention"),
+        _field("start_char", pa.int32(), "offset of the first character in documents.body (0-based)"),
+        _field("end_char", pa.int32(), "offset one past the last character; body[start_char:end_char] == text"),
+        _field("text", pa.string(), "the mention as written"),
+        _field("label", pa.string(), "spaCy entity label of this mention (PERSON, GPE, ORG, ...)"),
+        _field("entity_id", pa.string(), "canonical entity the mention resolves to (entities.entity_id)"),
+        _field("run_id", pa.string(), "run that wrote the row"),
+    ]
+)
+"""One row per named-entity mention in a loaded document's body."""
+
+ENTITIES: Final[pa.Schema] = pa.schema(
+    [
+        _field("entity_id", pa.string(), "stable id of the canonical entity"),
+        _field("name", pa.string(), "display name: the most frequent full surface form"),
+        _field("label", pa.string(), "label voted by the entity's mentions"),
+        _field("n_mentions", pa.int64(), "mentions of the entity across all loaded documents"),
+        _field("n_documents", pa.int64(), "documents that mention the entity"),
+    ]
+)
+"""One row per canonical entity, recomputed over all loaded mentions at every run."""
+
+REMOVED_LINES: Final[pa.Schema] = pa.schema(
+    [
+        _field("doc_id", pa.string(), "document the line was removed from"),
+        _field("line_no", pa.int32(), "1-based line number in the decoded input"),
+        _field("text", pa.string(), "the removed line"),
+        _field("reason", pa.string(), "why it was removed (see RemovalReason)"),
+        _field("run_id", pa.string(), "run that wrote the row"),
+    ]
+)
+"""One row per non-blank input line the cleaner left out of the body."""
+
+QUARANTINE: Final[pa.Schema] = pa.schema(
+    [
+        _field("source_path", pa.string(), "path of the input file as it was found"),
+        _field("stage", pa.string(), "stage that rejected it (extract, clean, annotate, load)"),
+        _field("reason", pa.string(), "reason code (see QuarantineReason)"),
+        _field("detail", pa.string(), "human-readable explanation"),
+        _field("doc_id", pa.string(), "content id when the file could be decoded", nullable=True),
+        _field("run_id", pa.string(), "run that rejected it"),
+        _field("quarantined_at", _UTC, "when (UTC)"),
+    ]
+)
+"""One row per input file that was not loaded, with the reason."""
+
+RUNS: Final[pa.Schema] = pa.schema(
+    [
+        _field("run_id", pa.string(), "run id: UTC start time and a random suffix, sortable"),
+        _field("started_at", _UTC, "start (UTC)"),
+        _field("finished_at", _UTC, "end (UTC); null while running", nullable=True),
+        _field("status", pa.string(), "running, completed or failed"),
+        _field("n_input", pa.int64(), "input files found"),
+        _field("n_loaded", pa.int64(), "documents loaded by this run"),
+        _field("n_skipped", pa.int64(), "files already loaded by an earlier run, unchanged"),
+        _field("n_quarantined", pa.int64(), "files set aside with a reason"),
+        _field("n_mentions", pa.int64(), "mentions loaded by this run"),
+        _field("extract_s", pa.float64(), "seconds spent extracting"),
+        _field("clean_s", pa.float64(), "seconds spent cleaning"),
+        _field("annotate_s", pa.float64(), "seconds spent annotating (spaCy)"),
+        _field("quality_s", pa.float64(), "seconds spent in data-quality checks"),
+        _field("load_s", pa.float64(), "seconds spent writing Parquet and refreshing views"),
+        _field("model", pa.string(), "spaCy pipeline used, with its version"),
+        _field("pipeline_version", pa.string(), "newsetl version"),
+        _field("error", pa.string(), "why a failed run failed", nullable=True),
+    ]
+)
+"""One row per run of the flow."""
+
+DQ_RESULTS: Final[pa.Schema] = pa.schema(
+    [
+        _field("run_id", pa.string(), "run the check belongs to"),
+        _field("stage", pa.string(), "stage whose output was checked"),
+        _field("table_name", pa.string(), "the frame that was checked (documents, mentions, ...)"),
+        _field("expectation", pa.string(), "great_expectations expectation type"),
+        _field("column_name", pa.string(), "column checked, when the expectation has one", nullable=True),
+        _field("critical", pa.bool_(), "whether a failure stops the run"),
+        _field("success", pa.bool_(), "whether the expectation held"),
+        _field("observed", pa.string(), "observed value or unexpected count, as JSON"),
+        _field("checked_at", _UTC, "when (UTC)"),
+    ]
+)
+"""One row per expectation evaluated in a run."""
+
+#: Every table by name; the name is also the Parquet folder and the DuckDB view.
+TABLES: Final[Mapping[str, pa.Schema]] = {
+    "documents": DOCUMENTS,
+    "sentences": SENTENCES,
+    "mentions": MENTIONS,
+    "entities": ENTITIES,
+    "removed_lines": REMOVED_LINES,
+    "quarantine": QUARANTINE,
+    "runs": RUNS,
+    "dq_results": DQ_RESULTS,
+}
+
+
+class SchemaMismatch(ValueError):
+    """Rows or a table do not fit the schema they are written with."""
+
+
+def build_table(rows: Iterable[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Build a table from row dicts with exactly `schema`'s columns.
+
+    Missing keys become nulls (which fails for non-nullable fields); extra keys are an error.
+    An empty iterable gives an empty table that still has the schema.
+
+    Raises:
+        SchemaMismatch: a row has an unknown column, a value of the wrong type, or a null in a
+            non-nullable column. The message prints the expected schema.
+    """
+    rows = list(rows)
+    names = set(schema.names)
+    for i, row in enumerate(rows):
+        extra = set(row) - names
+        if extra:
+            raise SchemaMismatch(f"row {i} has columns not in the schema: {sorted(extra)}\nexpected:\n{schema}")
+    try:
+        table = pa.Table.from_pylist(rows, schema=schema)
+        table.validate(full=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as error:
+        raise SchemaMismatch(f"{error}\nexpected:\n{schema}") from error
+    for field in schema:
+        if not field.nullable and table.column(field.name).null_count:
+            raise SchemaMismatch(
+                f"column {field.name!r} is not nullable but has "
+                f"{table.column(field.name).null_count} nulls\nexpected:\n{schema}"
+            )
+    return table
+
+
+def check_schema(table: pa.Table, schema: pa.Schema, *, name: str) -> None:
+    """Raise SchemaMismatch, printing both schemas, when `table` does not have `schema`."""
+    if not table.schema.equals(schema, check_metadata=False):
+        raise SchemaMismatch(f"table {name!r} does not match its schema\nfound:\n{table.schema}\nexpected:\n{schema}")
+
+
+def describe(schema: pa.Schema) -> dict[str, str]:
+    """Column name to its description, in schema order."""
+    return {f.name: (f.metadata or {}).get(b"description", b"").decode() for f in schema}

@@ -1,0 +1,105 @@
+"""Sentences and named-entity mentions from spaCy, as character offsets into the cleaned body.
+
+The spaCy pipeline itself is loaded by the flow (`flows.nlp`); this module adds one registered
+component, `newsetl_entities`, that trims and filters entity spans with pure functions, and
+turns processed documents into records.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Final
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from schemas.reasons import ENTITY_LABELS
+from transforms.entities import HONORIFICS, entity_key, resolve_in_document
+from transforms.records import AnnotatedDoc, CleanDoc, MentionSpan, SentenceSpan
+
+_LEADING_DROP: Final[frozenset[str]] = frozenset({"the", "a", "an"}) | HONORIFICS | {h + "." for h in HONORIFICS}
+_TRAILING_DROP: Final[frozenset[str]] = frozenset({"'s", "’s", "'", "’"})
+_EDGE_PUNCT: Final[str] = "\"'“”‘’«»()[].,;:!?-–—"
+
+
+def trim_span(words: Sequence[str], start: int, end: int) -> tuple[int, int]:
+    """Trim an entity span given as token indices [start, end) over `words`.
+
+    Drops leading articles and honorifics ("the", "Mr.", "President"), trailing possessives
+    and punctuation-only tokens at both edges. Returns the trimmed (start, end); start == end
+    when nothing is left.
+    """
+    while start < end and (words[start].casefold() in _LEADING_DROP or not words[start].strip(_EDGE_PUNCT)):
+        start += 1
+    while end > start and (words[end - 1].casefold() in _TRAILING_DROP or not words[end - 1].strip(_EDGE_PUNCT)):
+        end -= 1
+    return start, end
+
+
+def keep_entity(label: str, text: str) -> bool:
+    """Whether a trimmed span is kept as a mention: a named-entity label and a matching key."""
+    return label in ENTITY_LABELS and bool(entity_key(text))
+
+
+@Language.component("newsetl_entities")
+def newsetl_entities(doc: Doc) -> Doc:
+    """Trim entity spans (`trim_span`) and keep only named entities (`keep_entity`)."""
+    words = [token.text for token in doc]
+    kept: list[Span] = []
+    for ent in doc.ents:
+        start, end = trim_span(words, ent.start, ent.end)
+        if start < end:
+            span = Span(doc, start, end, label=ent.label_)
+            if keep_entity(span.label_, span.text):
+                kept.append(span)
+    doc.set_ents(kept, default="outside")
+    return doc
+
+
+def doc_spans(doc: Doc) -> tuple[tuple[SentenceSpan, ...], tuple[MentionSpan, ...]]:
+    """Sentences and mentions of a processed Doc, offsets into `doc.text`.
+
+    Sentence spans exclude surrounding whitespace and skip whitespace-only sentences; each
+    mention records the sentence that contains its first character. A short person name is
+    resolved to the full name it abbreviates in the same document (`resolve_in_document`).
+    """
+    sentences: list[SentenceSpan] = []
+    for sent in doc.sents:
+        text = sent.text
+        stripped = text.strip()
+        if not stripped:
+            continue
+        start = sent.start_char + (len(text) - len(text.lstrip()))
+        sentences.append(SentenceSpan(start, start + len(stripped)))
+    starts = [s.start_char for s in sentences]
+    ents = [ent for ent in doc.ents if keep_entity(ent.label_, ent.text)]
+    keys = resolve_in_document([(entity_key(ent.text), ent.label_) for ent in ents])
+    mentions = tuple(
+        MentionSpan(
+            start_char=ent.start_char,
+            end_char=ent.end_char,
+            text=ent.text,
+            label=ent.label_,
+            sentence_id=max(bisect_right(starts, ent.start_char) - 1, 0),
+            entity_key=key,
+        )
+        for ent, key in zip(ents, keys)
+    )
+    return tuple(sentences), mentions
+
+
+def annotate_documents(nlp: Language, docs: Iterable[CleanDoc], *, batch_size: int = 64) -> Iterator[AnnotatedDoc]:
+    """Run `nlp` over the bodies of `docs` in batches and yield annotated documents in order.
+
+    Each batch runs inside `nlp.memory_zone()` so the vocabulary does not grow over long runs.
+    An empty body gives no sentences and no mentions.
+    """
+    docs = list(docs)
+    for offset in range(0, len(docs), batch_size):
+        batch = docs[offset : offset + batch_size]
+        with nlp.memory_zone():
+            pairs = nlp.pipe(((d.cleaned.body, d) for d in batch), as_tuples=True, batch_size=batch_size)
+            for spacy_doc, clean_doc in pairs:
+                sentences, mentions = doc_spans(spacy_doc)
+                yield AnnotatedDoc(doc=clean_doc, sentences=sentences, mentions=mentions)

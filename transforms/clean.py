@@ -1,0 +1,393 @@
+"""Boilerplate removal and metadata extraction for scraped article text.
+
+The cleaner works on lines. Every non-blank line is either kept in the body or removed with a
+`RemovalReason`; nothing is rewritten, so the body is always made of lines of the input.
+
+It classifies by category, not by site:
+
+1. Line patterns that are furniture wherever they appear, on short lines only (a long line is
+   prose): date stamps, captions and photo credits, sign-up, share and comment prompts,
+   copyright and tracking lines, donation appeals, bylines, "Pictures: ..." links.
+2. Layout: the headline is the first line that is not furniture; its other copies are repeated
+   titles; a line printed twice in a row is a caption; an unpunctuated line right under the
+   headline is the standfirst; a short unpunctuated line set apart by two blank lines on each side
+   between paragraphs is an inline link to another article.
+3. The article ends at its last paragraph of prose. After it, lines up to the first furniture
+   line are kept only if they read as sentences; from that line on, everything is furniture
+   (a related-articles list, a donation block, tags).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Final
+
+from schemas.reasons import QuarantineReason, Stage
+from schemas.reasons import RemovalReason as R
+from transforms.records import Cleaned, CleanDoc, RawDoc, Rejection, RemovedLine
+
+# --- dates -------------------------------------------------------------------------------------
+
+_MONTHS: Final[dict[str, int]] = {
+    name: i
+    for i, names in enumerate(
+        [
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"), ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_MONTH_RE: Final[str] = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_TIME_RE: Final[str] = r"(?:,?\s*(?:at\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::\d{2})?\s*(?P<ampm>[ap]\.?m\.?)?)?"
+_DATE_PATTERNS: Final[tuple[re.Pattern[str], ...]] = (
+    # February 7, 2020 05:53 PM
+    re.compile(_MONTH_RE + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})" + _TIME_RE, re.I),
+    # 25 September 2020, Friday 25 September 2020 10:00
+    re.compile(r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH_RE + r",?\s+(?P<year>\d{4})" + _TIME_RE, re.I),
+    # 2020-02-07, 2020-02-07T17:53
+    re.compile(r"(?P<year>\d{4})-(?P<mnum>\d{2})-(?P<day>\d{2})(?:[T ](?P<hour>\d{2}):(?P<minute>\d{2}))?"),
+)
+
+
+def parse_date(text: str) -> datetime | None:
+    """Find the first full date (day, month and year) in `text`, with its time when given.
+
+    Returns a naive datetime as printed (no time zone is guessed), or None when there is no
+    date or the date is impossible (February 30).
+    """
+    for pattern in _DATE_PATTERNS:
+        for match in pattern.finditer(text):
+            parts = match.groupdict()
+            month = int(parts["mnum"]) if parts.get("mnum") else _MONTHS[parts["month"].lower()]
+            hour = int(parts["hour"]) if parts.get("hour") else 0
+            minute = int(parts["minute"]) if parts.get("minute") else 0
+            ampm = (parts.get("ampm") or "").replace(".", "").lower()
+            if ampm == "pm" and hour < 12:
+                hour += 12
+            elif ampm == "am" and hour == 12:
+                hour = 0
+            try:
+                return datetime(int(parts["year"]), month, int(parts["day"]), hour, minute)
+            except ValueError:
+                continue
+    return None
+
+
+# --- line patterns -----------------------------------------------------------------------------
+
+_TERMINAL: Final[str] = ".!?\"”’'):;…"
+_STAMP_RE: Final[re.Pattern[str]] = re.compile(
+    r"^(?P<kind>published|updated|last updated|first published|posted|modified)(?:\s+on)?\s*:?\s*", re.I
+)
+_AGENCIES: Final[str] = (
+    r"AP|AFP|Reuters|EPA|EPA-EFE|Getty Images?|Agence France-Presse|Associated Press|Bloomberg|Xinhua|"
+    r"Shutterstock|Anadolu Agency|AAP|PA|Sipa|SANA"
+)
+_CAPTION_END_RE: Final[re.Pattern[str]] = re.compile(
+    rf"(?:[.)]\s+(?:{_AGENCIES})\.?$|\((?:[^()]*\b(?:{_AGENCIES}|Agency|Photo|Images?)\b[^()]*)\)\s*$|"
+    rf"\b(?:Image|Photo|Photograph|Picture|Credit)s?\s*:\s*\S.*$)"
+)
+_CREDIT_RE: Final[re.Pattern[str]] = re.compile(
+    rf"(?:^(?:photo|image|picture|credit)s?\s*:|\S/(?:{_AGENCIES})\b|/(?:[^/]+/)*(?:{_AGENCIES})$)", re.I
+)
+_INLINE_LINK_RE: Final[re.Pattern[str]] = re.compile(
+    r"^(?:read|read also|also read|read more|see also|related|watch|pictures|photos|video|gallery|listen|"
+    r"more|opinion|analysis|explainer)\s*:\s*\S",
+    re.I,
+)
+_RELATED_HEADER_RE: Final[re.Pattern[str]] = re.compile(
+    r"^(?:related(?: articles| stories| news| content| posts| coverage)?|read more|more on this(?: story)?|"
+    r"see also|further reading|also read|more stories|you may also like|recommended(?: for you)?)\s*:?$",
+    re.I,
+)
+_LIST_ITEM_RE: Final[re.Pattern[str]] = re.compile(r"^(?:\d{1,2}[.)]|[*•·▪–-])\s+\S")
+_FURNITURE_RE: Final[re.Pattern[str]] = re.compile(
+    r"^(?:editor'?s'? picks?|editors'? choice|most (?:popular|read|viewed|shared|commented)|trending(?: now)?|"
+    r"top stories|latest(?: news)?|breaking news|advertisement|skip to (?:main )?content|source link|"
+    r"back to top|related topics|what to read next|don'?t miss|more from [\w ]{1,40}|print|menu|home)\s*:?$",
+    re.I,
+)
+_NEWSLETTER_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?:\bsign up\b|\bsubscribe\b|\bnewsletters?\b|\bdaily (?:e-?mail|briefing)\b|\bplease select one\b|"
+    r"\benter your e-?mail\b|\bget (?:our|the) .{0,30}(?:e-?mail|newsletter)\b)",
+    re.I,
+)
+_SOCIAL_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?:spread the love|\bshare (?:this|on|via|the story|article)\b|^share$|\bfollow us\b|\blike us on\b|"
+    r"bloggers like this|\btweet this\b|click to share|\bshare on (?:facebook|twitter|x|whatsapp|linkedin)\b)",
+    re.I,
+)
+_COMMENT_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?:^leave a (?:reply|comment)|your e-?mail address will not be published|required fields are marked|"
+    r"^post a comment|^add a comment|^\d+ comments?$|^comments?$|^cancel reply$|save my name, email)",
+    re.I,
+)
+_COPYRIGHT_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?:^copyright\b|copyright\s*(?:©|\(c\)|\d{4})|©\s*(?:\d{4}|[A-Z])|\(c\)\s*\d{4}|all rights reserved|"
+    r"^[0-9a-f]{24,}$)",
+    re.I,
+)
+_DONATION_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?:\bdonate (?:now|today|to us|here)\b|^donate$|make a donation|^support\s+[\w\s]{1,40}[.!]+$|"
+    r"\bsupport (?:us|our work|our journalism|independent journalism)\b|\$\d+\s*(?:a|per) month|"
+    r"makes a difference\W*$|we need your support|become a (?:member|patron|supporter)|"
+    r"click here to support|\bchip in\b)",
+    re.I,
+)
+_WRITE_TO_RE: Final[re.Pattern[str]] = re.compile(r"^write to (?P<name>.+?) at \S+@\S+", re.I)
+_BYLINE_RE: Final[re.Pattern[str]] = re.compile(
+    r"^by\s+(?P<name>[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3})(?:\s*(?:,|\||and|in|for)\b.*)?$"
+)
+_CONTACT_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?:^(?:e-?mail|contact|follow)\b.*@|^(?:additional )?(?:reporting|editing|writing) by\b)", re.I
+)
+_DATELINE_RE: Final[re.Pattern[str]] = re.compile(
+    r"^(?P<place>[A-Z][A-Z.'’ -]{1,40}?[A-Z.])(?:,\s*[A-Z][\w. ]{1,30})?\s*(?:\([A-Za-z ]+\)\s*)?(?:—|–|--|-)\s*\S"
+)
+_TAGS_PREFIX_RE: Final[re.Pattern[str]] = re.compile(r"^(?:tags?|topics?|filed under)\s*:\s*(?P<tags>.+)$", re.I)
+
+
+def _words(line: str) -> int:
+    return len(line.split())
+
+
+def _ends_sentence(line: str) -> bool:
+    return line.rstrip()[-1:] in _TERMINAL
+
+
+def is_paragraph(line: str) -> bool:
+    """True for a line of prose: at least 12 words ending like a sentence, or 40 words at least."""
+    n = _words(line)
+    return (n >= 12 and _ends_sentence(line)) or n >= 40
+
+
+def _split_tags(line: str) -> tuple[str, ...] | None:
+    """The tags of a tag line ("Erdogan, Diplomacy, Politics,"), or None if it is not one."""
+    match = _TAGS_PREFIX_RE.match(line)
+    text = match.group("tags") if match else line
+    items = [item.strip() for item in re.split(r"[,;|]", text)]
+    tags = [item for item in items if item]
+    if not match and (len(tags) < 2 or not (line.rstrip().endswith(",") or len(tags) >= 3)):
+        return None
+    if all(_words(tag) <= 3 and tag[:1].isupper() and not _ends_sentence(tag) for tag in tags):
+        return tuple(tags)
+    return None
+
+
+def classify_line(line: str) -> R | None:
+    """The furniture category of one stripped line, or None when the line may be article text.
+
+    Only short lines are ever furniture here (prose is long); layout decides the rest.
+    """
+    n = _words(line)
+    if n > 60:
+        return None
+    if _STAMP_RE.match(line) and parse_date(line):
+        return R.DATE_LINE
+    if n <= 10 and parse_date(line) and not _ends_sentence(line.rstrip(".")):
+        return R.DATE_LINE
+    if _COPYRIGHT_RE.search(line) and n <= 40:
+        return R.COPYRIGHT
+    if _COMMENT_RE.search(line):
+        return R.COMMENT_FORM
+    if n <= 25 and _INLINE_LINK_RE.match(line):
+        return R.INLINE_LINK
+    if _CAPTION_END_RE.search(line) and n >= 4:
+        return R.CAPTION
+    if n <= 12 and _CREDIT_RE.search(line) and not _ends_sentence(line):
+        return R.PHOTO_CREDIT
+    if _WRITE_TO_RE.match(line) or (n <= 12 and (_BYLINE_RE.match(line) or _CONTACT_RE.search(line))):
+        return R.BYLINE
+    if n <= 8 and _RELATED_HEADER_RE.match(line):
+        return R.RELATED_ARTICLES
+    if n <= 8 and _FURNITURE_RE.match(line.lstrip("*•- ")):
+        return R.SITE_FURNITURE
+    if n <= 14 and _DONATION_RE.search(line):
+        return R.DONATION_APPEAL
+    if n <= 12 and _NEWSLETTER_RE.search(line):
+        return R.NEWSLETTER_PROMPT
+    if n <= 12 and _SOCIAL_RE.search(line):
+        return R.SOCIAL_PROMPT
+    return None
+
+
+# --- the cleaner -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Line:
+    no: int
+    text: str
+    gap_before: int
+    gap_after: int
+    reason: R | None = None
+
+
+def _lines(text: str) -> list[_Line]:
+    raw = text.split("\n")
+    out: list[_Line] = []
+    blanks = 0
+    for i, line in enumerate(raw, start=1):
+        stripped = line.strip()
+        if not stripped:
+            blanks += 1
+            continue
+        if out:
+            out[-1].gap_after = blanks
+        out.append(_Line(no=i, text=stripped, gap_before=blanks if out else 99, gap_after=99))
+        blanks = 0
+    return out
+
+
+def _key(line: str) -> str:
+    return " ".join(line.casefold().split())
+
+
+def clean_text(text: str) -> Cleaned:
+    """Split an article's text into metadata, body and removed lines.
+
+    Input: the decoded text of one scraped article. Output: a `Cleaned` whose body is the kept
+    lines, stripped, separated by a blank line, and whose `removed` lists every other non-blank
+    line with its reason. Empty or whitespace-only input gives an empty body and no removals.
+    """
+    lines = _lines(text)
+    for line in lines:
+        line.reason = classify_line(line.text)
+
+    # The headline: the first line that is not furniture, unless it is already prose.
+    title_line = next((ln for ln in lines if ln.reason is None), None)
+    if title_line is not None and _words(title_line.text) <= 30 and not is_paragraph(title_line.text):
+        title_line.reason = R.TITLE
+        title_key = _key(title_line.text)
+        for line in lines:
+            if line is not title_line and _key(line.text) == title_key:
+                line.reason = R.REPEATED_TITLE
+    else:
+        title_line = None
+
+    # A line printed twice in a row is a caption (both copies); a later copy elsewhere is a repeat.
+    counts = Counter(_key(ln.text) for ln in lines)
+    seen: set[str] = set()
+    for i, line in enumerate(lines):
+        key = _key(line.text)
+        if counts[key] > 1 and line.reason is None or line.reason is R.CAPTION:
+            neighbours = [lines[j] for j in (i - 1, i + 1) if 0 <= j < len(lines)]
+            if any(_key(other.text) == key for other in neighbours):
+                line.reason = R.CAPTION
+            elif key in seen and line.reason is None:
+                line.reason = R.DUPLICATE_LINE
+        seen.add(key)
+
+    paragraphs = [i for i, ln in enumerate(lines) if ln.reason is None and is_paragraph(ln.text)]
+    first_par = paragraphs[0] if paragraphs else len(lines)
+    last_par = paragraphs[-1] if paragraphs else len(lines) - 1
+
+    # Above the first paragraph: the standfirst under the headline, then bylines and source lines.
+    subtitle: str | None = None
+    for line in lines[:first_par]:
+        if line.reason is not None or _ends_sentence(line.text):
+            continue
+        if subtitle is None and title_line is not None and _words(line.text) >= 6:
+            line.reason = R.SUBTITLE
+            subtitle = line.text
+        elif _words(line.text) <= 6:
+            line.reason = R.BYLINE
+
+    # Between paragraphs: an unpunctuated line set apart by two blank lines links elsewhere.
+    for line in lines[first_par:last_par]:
+        if (
+            line.reason is None
+            and not _ends_sentence(line.text)
+            and _words(line.text) <= 25
+            and line.gap_before >= 2
+            and line.gap_after >= 2
+        ):
+            line.reason = R.INLINE_LINK
+
+    # After the last paragraph: sentences are kept up to the first furniture line, then nothing.
+    tags: tuple[str, ...] = ()
+    trailing = lines[last_par + 1 :]
+    has_furniture = any(ln.reason is not None or _split_tags(ln.text) for ln in trailing)
+    block: R | None = None
+    for line in trailing:
+        line_tags = _split_tags(line.text) if line.reason is None else None
+        if line_tags:
+            line.reason = R.TAG_LINE
+            tags = tags + line_tags
+        if line.reason is R.RELATED_ARTICLES:
+            block = R.RELATED_ARTICLES
+        elif line.reason is not None:
+            block = block or R.TRAILING_FURNITURE
+        if line.reason is None and has_furniture:
+            if block is R.RELATED_ARTICLES and _LIST_ITEM_RE.match(line.text):
+                line.reason = R.RELATED_ARTICLES
+            elif block is not None or not (_ends_sentence(line.text) and _words(line.text) >= 4):
+                line.reason = R.TRAILING_FURNITURE
+
+    kept = [ln.text for ln in lines if ln.reason is None]
+    removed = tuple(RemovedLine(ln.no, ln.text, ln.reason) for ln in lines if ln.reason is not None)
+    return Cleaned(
+        body="\n\n".join(kept),
+        removed=removed,
+        title=title_line.text if title_line else None,
+        subtitle=subtitle,
+        published_at=_stamp(lines, ("published", "first published", "posted")),
+        updated_at=_stamp(lines, ("updated", "last updated", "modified")),
+        page_date=_page_date(lines),
+        author=_author(lines),
+        dateline=_dateline(kept[0]) if kept else None,
+        tags=tags,
+    )
+
+
+def _stamp(lines: list[_Line], kinds: tuple[str, ...]) -> datetime | None:
+    for line in lines:
+        match = _STAMP_RE.match(line.text)
+        if line.reason is R.DATE_LINE and match and match.group("kind").lower() in kinds:
+            return parse_date(line.text)
+    return None
+
+
+def _page_date(lines: list[_Line]) -> date | None:
+    for line in lines:
+        if line.reason is R.DATE_LINE and not _STAMP_RE.match(line.text):
+            found = parse_date(line.text)
+            return found.date() if found else None
+    return None
+
+
+def _author(lines: list[_Line]) -> str | None:
+    for line in lines:
+        if line.reason is not R.BYLINE:
+            continue
+        match = _WRITE_TO_RE.match(line.text) or _BYLINE_RE.match(line.text)
+        if match:
+            return match.group("name").strip()
+    return None
+
+
+def _dateline(first_paragraph: str) -> str | None:
+    match = _DATELINE_RE.match(first_paragraph)
+    if not match:
+        return None
+    place = match.group("place").strip()
+    return place if len(place) >= 2 and place.upper() == place else None
+
+
+def clean_document(raw: RawDoc) -> CleanDoc | Rejection:
+    """Clean one decoded document; a document with nothing left is an `empty_body` rejection."""
+    cleaned = clean_text(raw.text)
+    if cleaned.body.strip():
+        return CleanDoc(raw=raw, cleaned=cleaned)
+    reasons = Counter(r.reason.value for r in cleaned.removed)
+    summary = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common(3)) or "no text"
+    return Rejection(
+        raw.source_path, Stage.CLEAN, QuarantineReason.EMPTY_BODY,
+        f"no article text left after removing {len(cleaned.removed)} boilerplate lines ({summary})", raw.doc_id,
+    )

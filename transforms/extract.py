@@ -1,0 +1,132 @@
+"""Decode raw bytes into text safely and give each document a stable content id.
+
+Pure: the flow reads the bytes; these functions only look at them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from schemas.reasons import QuarantineReason, Stage
+from transforms.records import RawDoc, Rejection
+
+#: Leading bytes of formats that are not text inputs, and what to call them in the detail.
+_MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
+    (b"%PDF-", "PDF document"),
+    (b"PK\x03\x04", "ZIP archive (or DOCX/XLSX)"),
+    (b"\x1f\x8b", "gzip-compressed file"),
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF8", "GIF image"),
+    (b"\xd0\xcf\x11\xe0", "Microsoft Office document"),
+    (b"{\\rtf", "RTF document"),
+)
+
+_HTML_STARTS: Final[tuple[str, ...]] = ("<!doctype html", "<html", "<?xml", "<head", "<body")
+
+#: Share of control characters (other than tab and newline) above which decoded text is binary.
+MAX_CONTROL_RATIO: Final[float] = 0.01
+
+DOC_ID_HEX: Final[int] = 20
+
+
+def content_id(text: str) -> str:
+    """Stable id of a decoded text: the first 20 hex digits of its UTF-8 SHA-256."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:DOC_ID_HEX]
+
+
+def control_char_ratio(text: str) -> float:
+    """Share of characters that are control characters other than tab and newline (0 for '')."""
+    if not text:
+        return 0.0
+    n = sum(1 for ch in text if ch not in "\t\n" and unicodedata.category(ch) == "Cc")
+    return n / len(text)
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Decode bytes to text, trying in order: a BOM's encoding, UTF-8, Windows-1252, Latin-1.
+
+    Returns (text, encoding). Latin-1 decodes any byte string, so this never fails; whether the
+    result is text is `control_char_ratio`'s call.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def normalize_text(text: str) -> str:
+    """Normalise decoded text: NFC, newlines as \\n, NUL bytes and a stray BOM removed."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").replace("\ufeff", "")
+    return unicodedata.normalize("NFC", text)
+
+
+def extract_document(source_path: str, data: bytes) -> RawDoc | Rejection:
+    """Turn one input file's bytes into a RawDoc, or a Rejection saying why not.
+
+    Rejections: empty or whitespace-only input (`empty`), a known non-text format or HTML
+    (`unsupported_format`), text that decodes to control characters (`binary`).
+    """
+
+    def reject(reason: QuarantineReason, detail: str) -> Rejection:
+        return Rejection(source_path, Stage.EXTRACT, reason, detail)
+
+    if not data.strip():
+        return reject(QuarantineReason.EMPTY, f"the file has {len(data)} bytes and no text")
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return reject(QuarantineReason.UNSUPPORTED_FORMAT, f"{kind}; newsetl reads plain-text articles")
+    raw_text, encoding = decode_bytes(data)
+    if raw_text.lstrip()[:20].lower().startswith(_HTML_STARTS):
+        return reject(QuarantineReason.UNSUPPORTED_FORMAT, "HTML page; HTML extraction is not supported yet")
+    # NUL bytes inside otherwise readable text are dropped; mostly-NUL data is binary.
+    ratio = control_char_ratio(raw_text)
+    if ratio > MAX_CONTROL_RATIO:
+        return reject(QuarantineReason.BINARY, f"{ratio:.1%} of the characters are control characters")
+    text = normalize_text(raw_text)
+    if not text.strip():
+        return reject(QuarantineReason.EMPTY, "the file has only whitespace")
+    return RawDoc(source_path=source_path, doc_id=content_id(text), text=text, encoding=encoding, n_bytes=len(data))
+
+
+def deduplicate(docs: Sequence[RawDoc], loaded: Mapping[str, str]) -> tuple[list[RawDoc], list[RawDoc], list[Rejection]]:
+    """Split decoded documents into new ones, unchanged ones and duplicates.
+
+    Input: documents in input order, and doc_id -> source_path of documents already loaded.
+    Output: (new, unchanged, rejections). A document already loaded from the same path is
+    unchanged (a re-run skips it); one whose content was loaded from another path, or that
+    repeats an earlier input of this batch, is a `duplicate` rejection naming the first copy.
+    """
+    new: list[RawDoc] = []
+    unchanged: list[RawDoc] = []
+    rejections: list[Rejection] = []
+    first: dict[str, str] = {}
+    for doc in docs:
+        if doc.doc_id in loaded:
+            if loaded[doc.doc_id] == doc.source_path:
+                unchanged.append(doc)
+            else:
+                rejections.append(
+                    Rejection(doc.source_path, Stage.EXTRACT, QuarantineReason.DUPLICATE,
+                              f"same content as {loaded[doc.doc_id]}, already loaded", doc.doc_id)
+                )
+        elif doc.doc_id in first:
+            rejections.append(
+                Rejection(doc.source_path, Stage.EXTRACT, QuarantineReason.DUPLICATE,
+                          f"same content as {first[doc.doc_id]} in this run", doc.doc_id)
+            )
+        else:
+            first[doc.doc_id] = doc.source_path
+            new.append(doc)
+    return new, unchanged, rejections

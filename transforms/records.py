@@ -1,0 +1,104 @@
+"""The record of each stage: small frozen dataclasses passed from step to step.
+
+A step is a plain function from one record to the next (or to a `Rejection`), so steps chain
+and can be tested with a value in and a value out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from schemas.reasons import QuarantineReason, RemovalReason, Stage
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A document set aside with a reason: data for the `quarantine` table, not an exception."""
+
+    source_path: str
+    stage: Stage
+    reason: QuarantineReason
+    detail: str
+    doc_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RawDoc:
+    """A decoded input file (extract stage output)."""
+
+    source_path: str
+    doc_id: str
+    text: str
+    encoding: str
+    n_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedLine:
+    """A non-blank input line left out of the body, with its 1-based line number and reason."""
+
+    line_no: int
+    text: str
+    reason: RemovalReason
+
+
+@dataclass(frozen=True, slots=True)
+class Cleaned:
+    """What the cleaner makes of one text: metadata, the body and every removed line."""
+
+    body: str
+    removed: tuple[RemovedLine, ...] = ()
+    title: str | None = None
+    subtitle: str | None = None
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    page_date: date | None = None
+    author: str | None = None
+    dateline: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CleanDoc:
+    """A cleaned document (clean stage output)."""
+
+    raw: RawDoc
+    cleaned: Cleaned
+
+    @property
+    def doc_id(self) -> str:
+        return self.raw.doc_id
+
+    @property
+    def source_path(self) -> str:
+        return self.raw.source_path
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceSpan:
+    """A sentence as character offsets into the body (end exclusive)."""
+
+    start_char: int
+    end_char: int
+
+
+@dataclass(frozen=True, slots=True)
+class MentionSpan:
+    """A named-entity mention: offsets into the body (end exclusive), text, label, entity key."""
+
+    start_char: int
+    end_char: int
+    text: str
+    label: str
+    sentence_id: int
+    entity_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotatedDoc:
+    """A cleaned document with its sentences and mentions (annotate stage output)."""
+
+    doc: CleanDoc
+    sentences: tuple[SentenceSpan, ...] = ()
+    mentions: tuple[MentionSpan, ...] = ()

@@ -1,0 +1,1 @@
+"""Parquet writes and the DuckDB views over them."""

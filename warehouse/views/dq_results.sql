@@ -1,0 +1,12 @@
+-- dq_results: one row per data-quality expectation evaluated in a run.
+-- {{lake}} is replaced by the lake folder's absolute path when the view is created.
+create or replace view dq_results as
+with source as (
+    select * from read_parquet('{{lake}}/dq_results/*.parquet', union_by_name = true)
+),
+
+final as (
+    select * from source
+)
+
+select * from final;
