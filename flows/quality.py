@@ -70,9 +70,10 @@ def _suite(stage: Stage, frame: str, specs: Sequence[Expectation]) -> Any:
     import great_expectations as gx
 
     suite = gx.ExpectationSuite(name=f"newsetl.{stage.value}.{frame}")
-    for spec in specs:
+    for index, spec in enumerate(specs):
         expectation_class = getattr(gx.expectations, spec.kind)
-        suite.add_expectation(expectation_class(**dict(spec.kwargs), meta={"critical": spec.critical, "why": spec.why}))
+        meta = {"newsetl_index": index, "critical": spec.critical, "why": spec.why}
+        suite.add_expectation(expectation_class(**dict(spec.kwargs), meta=meta))
     return suite
 
 
@@ -81,6 +82,19 @@ def _observed(result: Mapping[str, Any]) -> dict[str, Any]:
         return {"observed_value": result["observed_value"]}
     keep = ("element_count", "unexpected_count", "unexpected_percent", "partial_unexpected_list")
     return {key: result[key] for key in keep if key in result}
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX reports exceptions either flat or keyed by metric; return the first message."""
+    if not isinstance(info, Mapping):
+        return None
+    if info.get("raised_exception") and info.get("exception_message"):
+        return str(info["exception_message"])
+    for value in info.values():
+        found = _exception_message(value)
+        if found:
+            return found
+    return None
 
 
 def _examples(result: Mapping[str, Any], id_column: str) -> list[Any]:
@@ -114,9 +128,13 @@ def validate_stage(stage: Stage, frames: Mapping[str, Sequence[Mapping[str, Any]
             _suite(stage, frame_name, specs),
             result_format={"result_format": "SUMMARY", "unexpected_index_column_names": [specs[0].id_column]},
         )
-        for spec, result in zip(specs, validation.results):
+        # GX does not keep the suite's order; each result names its spec in meta.
+        results = sorted(validation.results, key=lambda r: r.expectation_config.meta["newsetl_index"])
+        if len(results) != len(specs):
+            raise RuntimeError(f"great_expectations returned {len(results)} results for {len(specs)} expectations")
+        for spec, result in zip(specs, results):
             observed = _observed(result.result)
-            error = (result.exception_info or {}).get("exception_message") if hasattr(result, "exception_info") else None
+            error = _exception_message(getattr(result, "exception_info", None))
             if error:
                 observed["error"] = error
             success = bool(result.success)

@@ -330,6 +330,11 @@ def clean_text(text: str) -> Cleaned:
             elif block is not None or not (_ends_sentence(line.text) and _words(line.text) >= 4):
                 line.reason = R.TRAILING_FURNITURE
 
+    # A short unclassified line heading a donation appeal belongs to the appeal.
+    for line, following in zip(reversed(trailing[:-1]), reversed(trailing[1:])):
+        if line.reason is R.TRAILING_FURNITURE and following.reason is R.DONATION_APPEAL:
+            line.reason = R.DONATION_APPEAL
+
     kept = [ln.text for ln in lines if ln.reason is None]
     removed = tuple(RemovedLine(ln.no, ln.text, ln.reason) for ln in lines if ln.reason is not None)
     return Cleaned(

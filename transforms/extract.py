@@ -30,6 +30,10 @@ _HTML_STARTS: Final[tuple[str, ...]] = ("<!doctype html", "<html", "<?xml", "<he
 #: Share of control characters (other than tab and newline) above which decoded text is binary.
 MAX_CONTROL_RATIO: Final[float] = 0.01
 
+#: Share of NUL characters above which decoded text is binary (or UTF-16 without a BOM).
+MAX_NUL_RATIO: Final[float] = 0.1
+_ALLOWED_CONTROLS: Final[frozenset[str]] = frozenset("\t\n\r\f\v\x00")
+
 DOC_ID_HEX: Final[int] = 20
 
 
@@ -39,10 +43,11 @@ def content_id(text: str) -> str:
 
 
 def control_char_ratio(text: str) -> float:
-    """Share of characters that are control characters other than tab and newline (0 for '')."""
+    """Share of characters that are control characters other than whitespace (tab, newline,
+    carriage return, form feed) and NUL; 0 for ''."""
     if not text:
         return 0.0
-    n = sum(1 for ch in text if ch not in "\t\n" and unicodedata.category(ch) == "Cc")
+    n = sum(1 for ch in text if ch not in _ALLOWED_CONTROLS and unicodedata.category(ch) == "Cc")
     return n / len(text)
 
 
@@ -94,6 +99,9 @@ def extract_document(source_path: str, data: bytes) -> RawDoc | Rejection:
     ratio = control_char_ratio(raw_text)
     if ratio > MAX_CONTROL_RATIO:
         return reject(QuarantineReason.BINARY, f"{ratio:.1%} of the characters are control characters")
+    nul_ratio = raw_text.count("\x00") / len(raw_text)
+    if nul_ratio > MAX_NUL_RATIO:
+        return reject(QuarantineReason.BINARY, f"{nul_ratio:.1%} of the characters are NUL bytes (binary, or UTF-16 without a byte-order mark)")
     text = normalize_text(raw_text)
     if not text.strip():
         return reject(QuarantineReason.EMPTY, "the file has only whitespace")

@@ -1,0 +1,74 @@
+"""The great_expectations gates: real suites on small frames."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flows.quality import QualityGateFailed, validate_stage
+from schemas import CONTRACT, Stage
+from transforms.checks import mentions_frame, sentences_frame
+
+BODY = "Putin met Erdogan in Sochi."
+
+
+def _mention(start: int, end: int, text: str, label: str = "PERSON") -> dict[str, object]:
+    return {"doc_id": "d1", "mention_id": 0, "sentence_id": 0, "start_char": start, "end_char": end,
+            "text": text, "label": label, "entity_id": "e1", "run_id": "r"}
+
+
+def _annotate_frames(mentions: list[dict[str, object]]) -> dict[str, list[dict[str, object]]]:
+    sentences = [{"doc_id": "d1", "sentence_id": 0, "start_char": 0, "end_char": len(BODY), "run_id": "r"}]
+    return {
+        "mentions": mentions_frame(mentions, {"d1": BODY}, {("d1", 0): (0, len(BODY))}),
+        "sentences": sentences_frame(sentences, {"d1": BODY}),
+    }
+
+
+def test_good_annotations_pass_and_every_expectation_is_recorded() -> None:
+    rows = validate_stage(Stage.ANNOTATE, _annotate_frames([_mention(0, 5, "Putin"), _mention(10, 17, "Erdogan")]), run_id="r")
+    assert len(rows) == len(CONTRACT[Stage.ANNOTATE])
+    assert all(row["success"] for row in rows)
+
+
+def test_offsets_that_do_not_slice_back_stop_the_stage_with_stage_expectation_and_rows() -> None:
+    bad = _mention(1, 6, "Putin")
+    bad["doc_id"] = "doc-with-shifted-offsets"
+    frames = _annotate_frames([_mention(0, 5, "Putin")])
+    frames["mentions"] += mentions_frame([bad], {"doc-with-shifted-offsets": BODY}, {})
+    with pytest.raises(QualityGateFailed) as info:
+        validate_stage(Stage.ANNOTATE, frames, run_id="r")
+    message = str(info.value)
+    assert "stage 'annotate'" in message
+    assert "expect_column_values_to_be_in_set(slice_matches" in message
+    assert "doc-with-shifted-offsets" in message
+    failed = [row for row in info.value.dq_rows if not row["success"]]
+    assert {row["column_name"] for row in failed} == {"slice_matches", "in_sentence"}
+    assert json.loads(failed[0]["observed"])["unexpected_count"] == 1
+
+
+def test_a_label_outside_the_allowed_set_fails_the_gate() -> None:
+    with pytest.raises(QualityGateFailed, match="label"):
+        validate_stage(Stage.ANNOTATE, _annotate_frames([_mention(0, 5, "Putin", label="DATE")]), run_id="r")
+
+
+def test_a_warning_is_recorded_but_does_not_stop_the_run() -> None:
+    documents = [
+        {"doc_id": f"d{i}", "title": None, "body": "Editor's Picks and a story.", "body_ratio": 0.5, "body_is_substring": True}
+        for i in range(3)
+    ]
+    rows = validate_stage(Stage.CLEAN, {"documents": documents}, run_id="r")
+    failed = {(row["column_name"], row["critical"]) for row in rows if not row["success"]}
+    assert failed == {("title", False), ("body", False)}
+
+
+def test_an_empty_stage_output_passes_column_checks() -> None:
+    rows = validate_stage(Stage.EXTRACT, {"extracted": []}, run_id="r")
+    assert all(row["success"] for row in rows)
+
+
+def test_a_missing_column_fails_the_gate_and_says_which() -> None:
+    frame = [{"doc_id": "a", "source_path": "x", "n_chars": 3, "encoding": "utf-8"}]
+    with pytest.raises(QualityGateFailed, match='column "control_char_ratio" in BatchData does not exist'):
+        validate_stage(Stage.EXTRACT, {"extracted": frame}, run_id="r")
