@@ -157,7 +157,7 @@ def validate_stage(stage: Stage, frames: Mapping[str, Sequence[Mapping[str, Any]
                 failures.append(
                     f"{frame_name}: {result.expectation_config.type}"
                     f"({spec.column or ''}{', ' if spec.column and args else ''}{', '.join(f'{k}={v!r}' for k, v in args.items())})"
-                    f" observed {json.dumps(observed, default=str)}"
+                    + (f" could not be evaluated: {error}" if error else f" observed {json.dumps(observed, default=str)}")
                     + (f"; example {spec.id_column}s: {', '.join(examples)}" if examples else "")
                     + (f" [{spec.why}]" if spec.why else "")
                 )
