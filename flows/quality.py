@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -32,8 +33,21 @@ class QualityGateFailed(RuntimeError):
         super().__init__(f"data-quality gate failed at stage {stage.value!r}:\n{lines}")
 
 
-@lru_cache(maxsize=1)
+_LOCK = threading.Lock()
+
+
+def prepare() -> None:
+    """Import great_expectations and create its context now (it takes seconds)."""
+    _context()
+
+
 def _context() -> Any:
+    with _LOCK:
+        return _new_context()
+
+
+@lru_cache(maxsize=1)
+def _new_context() -> Any:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig

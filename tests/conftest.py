@@ -35,3 +35,12 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not present")
     return SHARED
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_server() -> object:
+    """One real Prefect API server for the session, stopped before pytest closes its streams."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -1,0 +1,42 @@
+"""Start-up work done side by side, so a run does not wait for each piece in turn.
+
+Before a flow can run, three slow things happen: Prefect's temporary API server boots (a
+subprocess; the main process only waits), great_expectations is imported, and the spaCy model
+is loaded. Here the server is started through Prefect's client while a thread does the other two.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flows import quality
+from flows.nlp import load_pipeline
+
+
+def warm_up(model: str) -> threading.Thread:
+    """Import great_expectations and load the spaCy model in a background thread.
+
+    Errors are left for the tasks that need these to raise properly.
+    """
+
+    def work() -> None:
+        try:
+            quality.prepare()
+            load_pipeline(model)
+        except Exception:  # noqa: BLE001 - the task that needs it raises the error properly
+            pass
+
+    thread = threading.Thread(target=work, name="newsetl-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def connect_api() -> None:
+    """Reach the Prefect API now: with no PREFECT_API_URL this boots the temporary server,
+    which the flow then reuses; with a server configured it checks that it answers."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        error = client.api_healthcheck()
+    if error is not None:
+        raise RuntimeError(f"the Prefect API does not answer: {error}; check PREFECT_API_URL")

@@ -1,0 +1,115 @@
+"""The command line: sql output formats and errors, clean --json, help, usage errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from flows.cli import format_table, main
+from flows.settings import SAMPLE_CORPUS
+from warehouse.duck import refresh_views
+from warehouse.lake import Lake
+
+from .conftest import FIXTURES
+
+
+@pytest.fixture
+def small_warehouse(tmp_path: Path) -> Path:
+    from datetime import datetime, timezone
+
+    lake = Lake(tmp_path)
+    now = datetime(2026, 11, 21, tzinfo=timezone.utc)
+    rows = [
+        {"doc_id": "d1", "source_path": "a.txt", "title": "Alpha, \"quoted\"", "body": "Body one.", "n_chars_raw": 20,
+         "n_chars_body": 9, "encoding": "utf-8", "run_id": "r1", "ingested_at": now},
+        {"doc_id": "d2", "source_path": "b.txt", "title": None, "body": "Body two.", "n_chars_raw": 20,
+         "n_chars_body": 9, "encoding": "utf-8", "run_id": "r1", "ingested_at": now},
+    ]
+    lake.write_rows("documents", rows, stem="r1")
+    refresh_views(lake)
+    return tmp_path
+
+
+def test_sql_csv_has_a_header_row_then_the_rows(small_warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sql", "select doc_id, title from documents order by doc_id", "--data-dir", str(small_warehouse), "--format", "csv"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows == [["doc_id", "title"], ["d1", 'Alpha, "quoted"'], ["d2", ""]]
+
+
+def test_sql_json_is_a_list_of_objects(small_warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sql", "select doc_id, ingested_at from documents order by doc_id", "--data-dir", str(small_warehouse), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [row["doc_id"] for row in data] == ["d1", "d2"]
+    assert data[0]["ingested_at"].startswith("2026-11-21")
+
+
+def test_sql_table_is_aligned_and_counts_rows(small_warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sql", "select doc_id, title from documents order by doc_id", "--data-dir", str(small_warehouse)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["doc_id", "title"]
+    assert lines[-1] == "(2 rows)"
+    assert "NULL" in lines[3]
+
+
+def test_a_wrong_query_prints_duckdbs_error_and_exits_non_zero(small_warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sql", "select nope from documents", "--data-dir", str(small_warehouse)]) == 1
+    err = capsys.readouterr().err
+    assert "query failed" in err and "nope" in err
+
+
+def test_sql_without_a_warehouse_says_to_run_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sql", "select 1", "--data-dir", str(tmp_path)]) == 1
+    assert "newsetl run" in capsys.readouterr().err
+
+
+def test_clean_json_prints_one_object_per_file(capsys: pytest.CaptureFixture[str]) -> None:
+    files = sorted(SAMPLE_CORPUS.glob("*.txt"))[:2]
+    assert main(["clean", *map(str, files), "--json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [Path(r["source"]).name for r in records] == [f.name for f in files]
+    labels = json.loads((FIXTURES / "seed_labels.json").read_text(encoding="utf-8"))
+    for record, path in zip(records, files):
+        assert {"source", "title", "published_at", "author", "body", "removed"} <= set(record)
+        assert record["title"] == labels[path.name]["title"]
+        assert {str(r["line_no"]): r["reason"] for r in record["removed"]} == labels[path.name]["boilerplate"]
+
+
+def test_clean_reports_files_it_cannot_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    assert main(["clean", str(empty)]) == 1
+    assert "empty" in capsys.readouterr().err
+
+
+def test_run_with_a_missing_input_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(tmp_path / "missing"), "--data-dir", str(tmp_path)]) == 1
+    assert "missing" in capsys.readouterr().err
+
+
+def test_run_with_an_unknown_model_says_how_to_fix_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--model", "no_such_model_xyz", "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "no_such_model_xyz" in err and "NEWSETL_MODEL" in err
+
+
+def test_bad_settings_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--batch-size", "0", "--data-dir", str(tmp_path)]) == 1
+    assert "batch size" in capsys.readouterr().err
+
+
+def test_help_teaches_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for word in ("run", "sql", "clean", "examples:", "NEWSETL_DATA_DIR", "quarantine"):
+        assert word in out
+
+
+def test_format_table_cuts_long_cells() -> None:
+    text = format_table(["a"], [("x" * 100,)], max_width=10)
+    assert "xxxxxxxxx…" in text

@@ -1,0 +1,150 @@
+"""The whole flow end to end through the CLI: real Prefect, spaCy model, great_expectations, DuckDB."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from flows.cli import main
+from flows.settings import SAMPLE_CORPUS
+from warehouse.duck import query
+
+from .conftest import FIXTURES
+
+LABELS = json.loads((FIXTURES / "seed_labels.json").read_text(encoding="utf-8"))
+
+
+def _one(data_dir: Path, sql: str) -> object:
+    rows = query(data_dir, sql).rows
+    assert len(rows) == 1 and len(rows[0]) == 1, rows
+    return rows[0][0]
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir loaded once from the bundled sample corpus."""
+    data_dir = tmp_path_factory.mktemp("warehouse")
+    assert main(["run", "--data-dir", str(data_dir)]) == 0
+    return data_dir
+
+
+def test_run_loads_the_five_seed_articles(loaded: Path) -> None:
+    assert _one(loaded, "select count(*) from documents") == 5
+    assert _one(loaded, "select count(distinct source_path) from documents") == 5
+    assert _one(loaded, "select count(*) from quarantine") == 0
+    assert query(loaded, "select status, n_input, n_loaded, n_quarantined from runs").rows == [("completed", 5, 5, 0)]
+
+
+def test_every_labelled_boilerplate_line_is_in_removed_lines(loaded: Path) -> None:
+    expected = sum(len(labels["boilerplate"]) for name, labels in LABELS.items() if not name.startswith("_"))
+    assert _one(loaded, "select count(*) from removed_lines") == expected
+    rows = query(loaded, "select d.source_path, r.line_no, r.reason from removed_lines r join documents d using (doc_id)").rows
+    got = {(Path(path).name, str(line_no), reason) for path, line_no, reason in rows}
+    want = {(name, no, reason) for name, labels in LABELS.items() if not name.startswith("_") for no, reason in labels["boilerplate"].items()}
+    assert got == want
+
+
+def test_titles_and_dates_are_loaded_as_typed_columns(loaded: Path) -> None:
+    rows = query(loaded, "select title, published_at from documents where published_at is not null").rows
+    assert [(t, p.isoformat()) for t, p in rows] == [(LABELS["002_8de11bd6ac878f34.txt"]["title"], "2020-02-07T17:53:00")]
+
+
+def test_mention_and_sentence_offsets_slice_the_body_in_duckdb(loaded: Path) -> None:
+    assert _one(loaded, "select count(*) from mentions") > 100
+    bad_mentions = """
+        select count(*) from mentions m join documents d using (doc_id)
+        where m.start_char < 0 or m.end_char > length(d.body)
+           or substr(d.body, m.start_char + 1, m.end_char - m.start_char) <> m.text
+    """
+    assert _one(loaded, bad_mentions) == 0
+    bad_sentences = """
+        select count(*) from sentences s join documents d using (doc_id)
+        where s.start_char < 0 or s.end_char > length(d.body) or s.start_char >= s.end_char
+    """
+    assert _one(loaded, bad_sentences) == 0
+
+
+def test_spellings_of_one_person_share_one_entity(loaded: Path) -> None:
+    sql = """
+        select count(distinct entity_id) from mentions
+        where text in ('Erdogan', 'Erdoğan', 'Recep Tayyip Erdogan') and label = 'PERSON'
+          and doc_id in (select doc_id from documents where source_path like '%001_%' or source_path like '%004_%')
+    """
+    assert _one(loaded, sql) == 1
+    assert _one(loaded, "select count(*) from entities where name = 'Recep Tayyip Erdogan'") == 1
+
+
+def test_entity_counts_agree_with_mentions(loaded: Path) -> None:
+    sql = """
+        select count(*) from entities e
+        join (select entity_id, count(*) n, count(distinct doc_id) d from mentions group by entity_id) m using (entity_id)
+        where e.n_mentions <> m.n or e.n_documents <> m.d
+    """
+    assert _one(loaded, sql) == 0
+    assert _one(loaded, "select count(*) from mentions where entity_id not in (select entity_id from entities)") == 0
+
+
+def test_every_expectation_of_every_stage_is_recorded_and_critical_ones_passed(loaded: Path) -> None:
+    stages = {row[0] for row in query(loaded, "select distinct stage from dq_results").rows}
+    assert stages == {"extract", "clean", "annotate", "load"}
+    assert _one(loaded, "select count(*) from dq_results where critical and not success") == 0
+
+
+def test_a_rerun_adds_no_rows(loaded: Path) -> None:
+    tables = ["documents", "sentences", "mentions", "entities", "removed_lines", "quarantine"]
+    before = {t: _one(loaded, f"select count(*) from {t}") for t in tables}
+    assert main(["run", "--data-dir", str(loaded)]) == 0
+    assert {t: _one(loaded, f"select count(*) from {t}") for t in tables} == before
+    last = query(loaded, "select n_loaded, n_skipped, status from runs order by run_id desc limit 1").rows
+    assert last == [(0, 5, "completed")]
+
+
+def test_every_input_file_ends_in_documents_or_quarantine(tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    shutil.copytree(SAMPLE_CORPUS, inputs)
+    seed = inputs / "000_3c68401bbd99f25e.txt"
+    (inputs / "empty.txt").write_bytes(b"")
+    (inputs / "blank.txt").write_text("  \n\n\t\n")
+    (inputs / "binary.txt").write_bytes(bytes(range(256)) * 20)
+    (inputs / "report.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    (inputs / "copy of 000.txt").write_bytes(seed.read_bytes())
+    os.symlink(seed, inputs / "link-to-000.txt")
+    (inputs / "furniture.txt").write_text("Editor's Picks\nSign up to our daily email\nMost Popular\n")
+    (inputs / "Ünïcode name £.txt").write_bytes(
+        "Pound falls\n\n“The pound fell to $1.20 against the dollar, a level last seen in 1985,” traders said on Monday.\r\n".encode("cp1252")
+    )
+    data_dir = tmp_path / "data"
+    assert main(["run", str(inputs), "--data-dir", str(data_dir)]) == 0
+    n_files = sum(1 for p in inputs.iterdir())
+    n_docs = _one(data_dir, "select count(*) from documents")
+    n_quarantined = _one(data_dir, "select count(*) from quarantine")
+    assert n_files == n_docs + n_quarantined
+    assert (n_files, n_docs, n_quarantined) == (13, 6, 7)
+    reasons = dict(query(data_dir, "select reason, count(*) from quarantine group by reason").rows)
+    assert reasons == {"empty": 2, "binary": 1, "unsupported_format": 1, "duplicate": 2, "empty_body": 1}
+    body = _one(data_dir, "select body from documents where source_path like '%Ünïcode name £.txt'")
+    assert body == "“The pound fell to $1.20 against the dollar, a level last seen in 1985,” traders said on Monday."
+
+
+def test_a_failed_critical_expectation_stops_the_run_and_loads_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import flows.pipeline
+    from transforms.rows import mention_rows
+
+    def shifted(*args: object, **kwargs: object) -> list[dict[str, object]]:
+        rows = mention_rows(*args, **kwargs)  # type: ignore[arg-type]
+        return [{**row, "start_char": row["start_char"] + 1} for row in rows]  # an off-by-one bug
+
+    monkeypatch.setattr(flows.pipeline, "mention_rows", shifted)
+    data_dir = tmp_path / "data"
+    assert main(["run", "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "stage 'annotate'" in err and "slice_matches" in err and "example doc_ids:" in err
+    assert query(data_dir, "select status from runs").rows == [("failed",)]
+    assert _one(data_dir, "select count(*) from dq_results where not success and column_name = 'slice_matches'") == 1
+    assert not (data_dir / "lake" / "documents").exists()
