@@ -44,3 +44,13 @@ def prefect_server() -> object:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def loaded(tmp_path_factory: pytest.TempPathFactory, prefect_server: object) -> Path:
+    """A data dir loaded once, through the CLI, from the bundled sample corpus."""
+    from flows.cli import main
+
+    data_dir = tmp_path_factory.mktemp("warehouse")
+    assert main(["run", "--data-dir", str(data_dir)]) == 0
+    return data_dir

@@ -24,14 +24,6 @@ def _one(data_dir: Path, sql: str) -> object:
     return rows[0][0]
 
 
-@pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir loaded once from the bundled sample corpus."""
-    data_dir = tmp_path_factory.mktemp("warehouse")
-    assert main(["run", "--data-dir", str(data_dir)]) == 0
-    return data_dir
-
-
 def test_run_loads_the_five_seed_articles(loaded: Path) -> None:
     assert _one(loaded, "select count(*) from documents") == 5
     assert _one(loaded, "select count(distinct source_path) from documents") == 5
