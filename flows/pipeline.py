@@ -26,10 +26,19 @@ from flows.settings import Settings
 from flows.sources import discover, read_document
 from schemas import QuarantineReason, RunStatus, Stage
 from transforms.annotate import annotate_documents
-from transforms.checks import documents_frame, extracted_frame, load_frames, mentions_frame, sentences_frame
+from transforms.checks import (
+    annotated_frame,
+    documents_frame,
+    extracted_frame,
+    load_frames,
+    mentions_frame,
+    run_frame,
+    sentences_frame,
+)
 from transforms.clean import clean_document
 from transforms.entities import build_entities
 from transforms.extract import deduplicate
+from transforms.language import detect_language
 from transforms.records import AnnotatedDoc, CleanDoc, RawDoc, Rejection
 from transforms.rows import document_row, mention_rows, quarantine_row, removed_line_rows, sentence_rows
 from warehouse.duck import refresh_views
@@ -38,6 +47,10 @@ from warehouse.lake import ENTITIES_FILE, Lake
 T = TypeVar("T")
 Row = dict[str, Any]
 PIPELINE_VERSION = version("newsetl")
+#: Runs whose entity density a new run is compared with.
+RECENT_RUNS = 10
+#: A run's entity density is compared with recent runs only when it annotated at least this many documents.
+MIN_DOCS_FOR_DENSITY = 20
 
 
 @dataclass
@@ -53,6 +66,7 @@ class RunSummary:
     n_quarantined: int = 0
     n_mentions: int = 0
     n_entities: int = 0
+    entity_density: float | None = None
     seconds: dict[str, float] = field(default_factory=lambda: {s: 0.0 for s in ("extract", "clean", "annotate", "quality", "load")})
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     error: str | None = None
@@ -86,13 +100,15 @@ def extract_batch(paths: list[str], max_bytes: int) -> tuple[list[RawDoc], list[
 
 
 @task(name="clean", cache_policy=NO_CACHE)
-def clean_batch(docs: list[RawDoc]) -> tuple[list[CleanDoc], list[Rejection]]:
+def clean_batch(docs: list[RawDoc]) -> tuple[list[CleanDoc], list[Rejection], dict[str, str]]:
+    """Clean a batch; also the language of each cleaned body (doc_id -> ISO 639-1 code)."""
     cleaned, rejections = [], []
     for doc in docs:
         result = clean_document(doc)
         (cleaned if isinstance(result, CleanDoc) else rejections).append(result)
+    languages = {d.doc_id: detect_language(d.cleaned.body) for d in cleaned}
     get_run_logger().info("clean: %d documents -> %d cleaned, %d quarantined", len(docs), len(cleaned), len(rejections))
-    return cleaned, rejections
+    return cleaned, rejections, languages
 
 
 @task(name="annotate", cache_policy=NO_CACHE)
@@ -117,18 +133,25 @@ def annotate_batch(docs: list[CleanDoc], model: str, batch_size: int) -> tuple[l
 
 
 @task(name="quality-gate", cache_policy=NO_CACHE)
-def check_stage(stage: Stage, frames: dict[str, list[Row]], run_id: str) -> list[Row]:
-    rows = quality.validate_stage(stage, frames, run_id=run_id)
-    get_run_logger().info("quality gate %s: %d expectations passed or warned", stage.value, len(rows))
-    return rows
+def check_stage(stage: Stage, frames: dict[str, list[Row]], run_id: str, params: dict[str, Any]) -> quality.StageCheck:
+    check = quality.validate_stage(stage, frames, run_id=run_id, params=params)
+    failed = sum(1 for row in check.dq_rows if not row["success"])
+    get_run_logger().info(
+        "quality gate %s: %d expectations, %d warnings or quarantines, %d documents quarantined",
+        stage.value, len(check.dq_rows), failed, len(check.quarantined),
+    )
+    return check
 
 
 @task(name="read-lake", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def read_lake_state(data_dir: str) -> tuple[dict[str, str], list[Row]]:
-    """doc_id -> source_path of loaded documents, and the loaded mentions entities are built from."""
+def read_lake_state(data_dir: str) -> tuple[dict[str, str], list[Row], list[float]]:
+    """doc_id -> source_path of loaded documents, the loaded mentions entities are built from,
+    and the entity densities of the last completed runs that annotated something."""
     lake = Lake(Path(data_dir))
     mentions = lake.read("mentions", columns=["doc_id", "text", "label", "entity_id"]).to_pylist()
-    return lake.loaded_documents(), mentions
+    runs = lake.read("runs", columns=["run_id", "status", "entity_density"]).to_pylist()
+    recent = [r["entity_density"] for r in sorted(runs, key=lambda r: r["run_id"]) if r["status"] == "completed" and r["entity_density"]]
+    return lake.loaded_documents(), mentions, recent[-RECENT_RUNS:]
 
 
 @task(name="record-run", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
@@ -170,6 +193,7 @@ def _run_row(summary: RunSummary, *, started_at: datetime, finished_at: datetime
         "n_skipped": summary.n_skipped,
         "n_quarantined": summary.n_quarantined,
         "n_mentions": summary.n_mentions,
+        "entity_density": summary.entity_density,
         **{f"{stage}_s": round(seconds, 3) for stage, seconds in summary.seconds.items()},
         "model": model,
         "pipeline_version": PIPELINE_VERSION,
@@ -184,10 +208,20 @@ def etl_flow(
     model: str | None = None,
     batch_size: int | None = None,
     max_file_mb: float | None = None,
+    min_body_chars: int | None = None,
+    max_quarantined: float | None = None,
 ) -> RunSummary:
     """Load news articles from `inputs` (files or folders) into the warehouse in `data_dir`."""
-    settings = Settings.load(data_dir=data_dir, model=model, batch_size=batch_size, max_file_mb=max_file_mb)
+    settings = Settings.load(
+        data_dir=data_dir, model=model, batch_size=batch_size, max_file_mb=max_file_mb,
+        min_body_chars=min_body_chars, max_quarantined=max_quarantined,
+    )
     data_dir = str(settings.data_dir)
+    params = {
+        "max_file_bytes": settings.max_file_bytes,
+        "min_body_chars": settings.min_body_chars,
+        "max_quarantined": settings.max_quarantined,
+    }
     logger = get_run_logger()
     started_at = datetime.now(timezone.utc)
     summary = RunSummary(run_id=new_run_id(started_at), data_dir=data_dir)
@@ -199,9 +233,20 @@ def etl_flow(
 
     rejections: list[Rejection] = []
     dq_rows: list[Row] = []
+
+    def gate(stage: Stage, frames: dict[str, list[Row]]) -> set[str]:
+        """Run a stage's checks; quarantine what they set aside and return those doc ids."""
+        with _timed(summary, "quality"):
+            check = check_stage(stage, frames, summary.run_id, params)
+        dq_rows.extend(check.dq_rows)
+        paths_by_id = {row["doc_id"]: row.get("source_path", "") for rows in frames.values() for row in rows if "doc_id" in row}
+        for doc_id, (reason, detail) in check.quarantined.items():
+            rejections.append(Rejection(paths_by_id.get(doc_id, ""), stage, reason, detail, doc_id))
+        return set(check.quarantined)
+
     try:
         with _timed(summary, "extract"):
-            loaded, lake_mentions = read_lake_state(data_dir)
+            loaded, lake_mentions, recent_densities = read_lake_state(data_dir)
             raw: list[RawDoc] = []
             for batch in batched(paths, settings.batch_size):
                 docs, rejected = extract_batch(batch, settings.max_file_bytes)
@@ -210,49 +255,70 @@ def etl_flow(
             new, unchanged, duplicates = deduplicate(raw, loaded)
             rejections += duplicates
             summary.n_skipped = len(unchanged)
-        with _timed(summary, "quality"):
-            dq_rows += check_stage(Stage.EXTRACT, {"extracted": extracted_frame(new)}, summary.run_id)
+        dropped = gate(Stage.EXTRACT, {"extracted": extracted_frame(new)})
+        new = [d for d in new if d.doc_id not in dropped]
 
         with _timed(summary, "clean"):
             cleaned: list[CleanDoc] = []
+            languages: dict[str, str] = {}
             for batch in batched(new, settings.batch_size):
-                docs_clean, rejected = clean_batch(batch)
+                docs_clean, rejected, batch_languages = clean_batch(batch)
                 cleaned += docs_clean
                 rejections += rejected
+                languages.update(batch_languages)
             ingested_at = datetime.now(timezone.utc)
-            documents = [document_row(d, run_id=summary.run_id, ingested_at=ingested_at) for d in cleaned]
-            removed = [row for d in cleaned for row in removed_line_rows(d, run_id=summary.run_id)]
-        with _timed(summary, "quality"):
-            raw_text = {d.doc_id: d.raw.text for d in cleaned}
-            dq_rows += check_stage(Stage.CLEAN, {"documents": documents_frame(documents, raw_text)}, summary.run_id)
+            documents = [
+                document_row(d, language=languages[d.doc_id], run_id=summary.run_id, ingested_at=ingested_at) for d in cleaned
+            ]
+        raw_text = {d.doc_id: d.raw.text for d in cleaned}
+        dropped = gate(Stage.CLEAN, {"documents": documents_frame(documents, raw_text)})
+        cleaned = [d for d in cleaned if d.doc_id not in dropped]
+        documents = [row for row in documents if row["doc_id"] not in dropped]
 
         with _timed(summary, "annotate"):
+            # The model reads English; other languages are loaded, flagged, and not annotated.
+            english = [d for d in cleaned if languages[d.doc_id] == "en"]
             annotated: list[AnnotatedDoc] = []
-            for batch in batched(cleaned, settings.batch_size):
+            for batch in batched(english, settings.batch_size):
                 docs_annotated, rejected = annotate_batch(batch, settings.model, settings.batch_size)
                 annotated += docs_annotated
                 rejections += rejected
             failed = {r.doc_id for r in rejections if r.stage is Stage.ANNOTATE}
             documents = [row for row in documents if row["doc_id"] not in failed]
-            removed = [row for row in removed if row["doc_id"] not in failed]
             sentences = [row for a in annotated for row in sentence_rows(a, run_id=summary.run_id)]
             mentions = [row for a in annotated for row in mention_rows(a, run_id=summary.run_id)]
-        with _timed(summary, "quality"):
-            bodies = {row["doc_id"]: row["body"] for row in documents}
-            spans = {(row["doc_id"], row["sentence_id"]): (row["start_char"], row["end_char"]) for row in sentences}
-            dq_rows += check_stage(
-                Stage.ANNOTATE,
-                {"mentions": mentions_frame(mentions, bodies, spans), "sentences": sentences_frame(sentences, bodies)},
-                summary.run_id,
-            )
+        bodies = {row["doc_id"]: row["body"] for row in documents}
+        spans = {(row["doc_id"], row["sentence_id"]): (row["start_char"], row["end_char"]) for row in sentences}
+        annotated_ids = {a.doc.doc_id for a in annotated}
+        gate(
+            Stage.ANNOTATE,
+            {
+                "mentions": mentions_frame(mentions, bodies, spans),
+                "sentences": sentences_frame(sentences, bodies),
+                "annotated": annotated_frame(documents, sentences, annotated_ids=annotated_ids),
+            },
+        )
+        removed = [row for d in cleaned if d.doc_id in bodies for row in removed_line_rows(d, run_id=summary.run_id)]
 
         with _timed(summary, "load"):
-            entities = build_entities([*lake_mentions, *mentions])
-        with _timed(summary, "quality"):
-            dq_rows += check_stage(Stage.LOAD, load_frames(documents, mentions, entities, loaded_doc_ids=loaded), summary.run_id)
+            all_mentions = [*lake_mentions, *mentions]
+            entities = build_entities(all_mentions)
+        annotated_chars = sum(len(bodies[doc_id]) for doc_id in annotated_ids)
+        summary.entity_density = 1000 * len(mentions) / annotated_chars if annotated_chars else None
+        _count_rejections(summary, rejections)
+        run_checks = run_frame(
+            run_id=summary.run_id,
+            n_new=summary.n_input - summary.n_skipped,
+            rejections=rejections,
+            entity_density=summary.entity_density if len(annotated_ids) >= MIN_DOCS_FOR_DENSITY else None,
+            recent_densities=recent_densities,
+        )
+        gate(
+            Stage.LOAD,
+            load_frames(documents, mentions, entities, loaded_doc_ids=loaded, all_mentions=all_mentions, run=run_checks),
+        )
 
         summary.n_loaded, summary.n_mentions, summary.n_entities = len(documents), len(mentions), len(entities)
-        _count_rejections(summary, rejections)
         summary.status = RunStatus.COMPLETED.value
         with _timed(summary, "load"):
             publish(

@@ -12,11 +12,13 @@ import json
 import os
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from schemas import CONTRACT, Expectation, Stage
+from schemas import CONTRACT, Expectation, QuarantineReason, Stage
+from schemas.contracts import Action
 
 Row = dict[str, Any]
 EXAMPLES = 5
@@ -80,14 +82,14 @@ def _columns(spec: Expectation) -> list[str]:
     return names
 
 
-def _suite(stage: Stage, frame: str, specs: Sequence[Expectation]) -> Any:
+def _suite(stage: Stage, frame: str, specs: Sequence[Expectation], kwargs: Sequence[Mapping[str, Any]]) -> Any:
     import great_expectations as gx
 
     suite = gx.ExpectationSuite(name=f"newsetl.{stage.value}.{frame}")
-    for index, spec in enumerate(specs):
+    for index, (spec, args) in enumerate(zip(specs, kwargs)):
         expectation_class = getattr(gx.expectations, spec.kind)
-        meta = {"newsetl_index": index, "critical": spec.critical, "why": spec.why}
-        suite.add_expectation(expectation_class(**dict(spec.kwargs), meta=meta))
+        meta = {"newsetl_index": index, "action": spec.action.value, "why": spec.why}
+        suite.add_expectation(expectation_class(**dict(args), meta=meta))
     return suite
 
 
@@ -117,42 +119,60 @@ def _examples(result: Mapping[str, Any], id_column: str) -> list[Any]:
     return list(dict.fromkeys(str(i) for i in ids))[:EXAMPLES]
 
 
-def validate_stage(stage: Stage, frames: Mapping[str, Sequence[Mapping[str, Any]]], *, run_id: str) -> list[Row]:
+@dataclass
+class StageCheck:
+    """What a stage's checks found: every result as a `dq_results` row, and the documents that
+    `quarantine` expectations set aside (doc_id -> reason and detail)."""
+
+    dq_rows: list[Row] = field(default_factory=list)
+    quarantined: dict[str, tuple[QuarantineReason, str]] = field(default_factory=dict)
+
+
+def validate_stage(
+    stage: Stage,
+    frames: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    run_id: str,
+    params: Mapping[str, Any] | None = None,
+) -> StageCheck:
     """Check the frames a stage produced against its contract.
 
-    Input: frame name -> rows, for every frame the stage's contract names. Output: one
-    `dq_results` row per expectation.
+    Input: frame name -> rows, for every frame the stage's contract names, and the values of
+    the contract's `Param`s. Output: one `dq_results` row per expectation, and the documents
+    failing `quarantine` expectations. `warn` failures are only recorded.
 
     Raises:
-        QualityGateFailed: at least one critical expectation failed (or could not be evaluated,
+        QualityGateFailed: at least one `stop` expectation failed (or could not be evaluated,
             for example because a column is missing); the exception carries all result rows.
-        KeyError: a frame named by the contract was not given (a bug in the flow).
+        KeyError: a frame or a Param named by the contract was not given (a bug in the flow).
     """
+    params = params or {}
     specs_by_frame: dict[str, list[Expectation]] = {}
     for spec in CONTRACT[stage]:
         specs_by_frame.setdefault(spec.frame, []).append(spec)
     now = datetime.now(timezone.utc)
-    dq_rows: list[Row] = []
+    check = StageCheck()
     failures: list[str] = []
     for frame_name, specs in specs_by_frame.items():
         rows = frames[frame_name]
         columns = sorted({c for spec in specs for c in _columns(spec)})
         batch = _batch(frame_name, rows, columns)
+        kwargs = [spec.resolved_kwargs(params) for spec in specs]
         validation = batch.validate(
-            _suite(stage, frame_name, specs),
-            result_format={"result_format": "SUMMARY", "unexpected_index_column_names": [specs[0].id_column]},
+            _suite(stage, frame_name, specs, kwargs),
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": sorted({s.id_column for s in specs})},
         )
         # GX does not keep the suite's order; each result names its spec in meta.
         results = sorted(validation.results, key=lambda r: r.expectation_config.meta["newsetl_index"])
         if len(results) != len(specs):
             raise RuntimeError(f"great_expectations returned {len(results)} results for {len(specs)} expectations")
-        for spec, result in zip(specs, results):
+        for spec, args, result in zip(specs, kwargs, results):
             observed = _observed(result.result)
             error = _exception_message(getattr(result, "exception_info", None))
             if error:
                 observed["error"] = error
             success = bool(result.success)
-            dq_rows.append(
+            check.dq_rows.append(
                 {
                     "run_id": run_id,
                     "stage": stage.value,
@@ -165,16 +185,29 @@ def validate_stage(stage: Stage, frames: Mapping[str, Sequence[Mapping[str, Any]
                     "checked_at": now,
                 }
             )
-            if not success and spec.critical:
-                args = {k: v for k, v in spec.kwargs.items() if k != "column"}
+            if success:
+                continue
+            described = _describe(frame_name, result.expectation_config.type, spec, args)
+            if spec.action is Action.STOP or error:
                 examples = _examples(result.result, spec.id_column)
                 failures.append(
-                    f"{frame_name}: {result.expectation_config.type}"
-                    f"({spec.column or ''}{', ' if spec.column and args else ''}{', '.join(f'{k}={v!r}' for k, v in args.items())})"
+                    described
                     + (f" could not be evaluated: {error}" if error else f" observed {json.dumps(observed, default=str)}")
-                    + (f"; example {spec.id_column}s: {', '.join(examples)}" if examples else "")
+                    + (f"; examples ({spec.id_column}): {', '.join(examples)}" if examples else "")
                     + (f" [{spec.why}]" if spec.why else "")
                 )
+            elif spec.action is Action.QUARANTINE and spec.reason is not None:
+                for item in result.result.get("unexpected_index_list") or []:
+                    doc_id = str(item.get(spec.id_column))
+                    value = item.get(spec.column) if spec.column else None
+                    detail = f"{spec.why or described}: {spec.column} = {value} ({described})"
+                    check.quarantined.setdefault(doc_id, (spec.reason, detail))
     if failures:
-        raise QualityGateFailed(stage, failures, dq_rows)
-    return dq_rows
+        raise QualityGateFailed(stage, failures, check.dq_rows)
+    return check
+
+
+def _describe(frame: str, expectation_type: str, spec: Expectation, args: Mapping[str, Any]) -> str:
+    rest = {k: v for k, v in args.items() if k != "column"}
+    inner = ", ".join([*([spec.column] if spec.column else []), *(f"{k}={v!r}" for k, v in rest.items())])
+    return f"{frame}: {expectation_type}({inner})"

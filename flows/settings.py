@@ -16,6 +16,8 @@ ENVIRONMENT = {
     "NEWSETL_MODEL": "model",
     "NEWSETL_BATCH_SIZE": "batch_size",
     "NEWSETL_MAX_FILE_MB": "max_file_mb",
+    "NEWSETL_MIN_BODY_CHARS": "min_body_chars",
+    "NEWSETL_MAX_QUARANTINED": "max_quarantined",
 }
 
 
@@ -31,12 +33,17 @@ class Settings:
     model: spaCy pipeline to load, a package name or a path (NEWSETL_MODEL).
     batch_size: documents per task and per nlp.pipe batch (NEWSETL_BATCH_SIZE).
     max_file_mb: inputs larger than this are quarantined unread (NEWSETL_MAX_FILE_MB).
+    min_body_chars: documents whose cleaned body is shorter are quarantined (NEWSETL_MIN_BODY_CHARS).
+    max_quarantined: the run fails when a larger share of its new inputs is quarantined
+        (NEWSETL_MAX_QUARANTINED): a batch that is mostly rejected is a broken batch.
     """
 
     data_dir: Path = field(default_factory=lambda: Path("data"))
     model: str = DEFAULT_MODEL
     batch_size: int = 64
     max_file_mb: float = 50.0
+    min_body_chars: int = 200
+    max_quarantined: float = 0.5
 
     @property
     def max_file_bytes(self) -> int:
@@ -58,11 +65,17 @@ class Settings:
                 values["batch_size"] = int(values["batch_size"])
             if "max_file_mb" in values:
                 values["max_file_mb"] = float(values["max_file_mb"])
+            if "min_body_chars" in values:
+                values["min_body_chars"] = int(values["min_body_chars"])
+            if "max_quarantined" in values:
+                values["max_quarantined"] = float(values["max_quarantined"])
         except ValueError as error:
-            raise SettingsError(f"{error}: check NEWSETL_BATCH_SIZE / NEWSETL_MAX_FILE_MB or the matching option") from error
+            raise SettingsError(f"{error}: check the NEWSETL_* variables and the matching options") from error
         settings = replace(settings, **values)
         if settings.batch_size < 1:
             raise SettingsError(f"batch size must be at least 1, got {settings.batch_size}")
+        if not 0 <= settings.max_quarantined <= 1:
+            raise SettingsError(f"max quarantined must be a fraction from 0 to 1, got {settings.max_quarantined}")
         if settings.max_file_mb <= 0:
             raise SettingsError(f"max file size must be positive, got {settings.max_file_mb} MB")
         return settings

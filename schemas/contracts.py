@@ -1,22 +1,43 @@
 """The data-quality contract of every stage: which expectations hold on what each stage emits.
 
 The contract is plain data here, beside the schemas; `flows.quality` turns it into
-great_expectations suites and runs them. A *critical* expectation that fails stops the run;
-a non-critical one is recorded in `dq_results` as a warning.
+great_expectations suites and runs them. Each expectation has an action for when it fails:
+
+- `stop`: the run stops loudly, nothing is loaded (a defect in the pipeline or a broken batch);
+- `quarantine`: the failing rows' documents go to `quarantine` with the expectation's reason,
+  and the run goes on without them (a defect in one input);
+- `warn`: the result is recorded in `dq_results` and nothing else happens.
 
 Each stage's output is checked as one or more frames. Besides table columns, a frame carries
 derived check columns computed by `transforms.checks` (for example `slice_matches`, true when
 `body[start_char:end_char] == text`), because an invariant across columns or tables is easier to
-state, and to read in a failure report, as a boolean column.
+state, and to read in a failure report, as a boolean column. Thresholds that users set (the
+quarantine share a run tolerates) are `Param`s, filled in from the run's settings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Final
 
-from schemas.reasons import ENTITY_LABELS, Stage
+from schemas.reasons import ENTITY_LABELS, QuarantineReason, Stage
+
+
+class Action(StrEnum):
+    """What a failed expectation does."""
+
+    STOP = "stop"
+    QUARANTINE = "quarantine"
+    WARN = "warn"
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """An expectation argument taken from the run's parameters (for example a setting)."""
+
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,27 +45,54 @@ class Expectation:
     """One expectation on one frame.
 
     `kind` is the great_expectations expectation class name (`gx.expectations.<kind>`);
-    `kwargs` its arguments; `id_column` is printed with failing rows to identify them.
+    `kwargs` its arguments (a `Param` value is filled in at run time); `id_column` identifies
+    failing rows in reports and, for `quarantine`, says which documents to set aside.
     """
 
     frame: str
     kind: str
     kwargs: Mapping[str, Any]
-    critical: bool = True
+    action: Action = Action.STOP
+    reason: QuarantineReason | None = None
     id_column: str = "doc_id"
     why: str = ""
+
+    @property
+    def critical(self) -> bool:
+        return self.action is Action.STOP
 
     @property
     def column(self) -> str | None:
         value = self.kwargs.get("column")
         return str(value) if value is not None else None
 
+    def resolved_kwargs(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The kwargs with every `Param` replaced by its value.
 
-def _e(frame: str, kind: str, *, critical: bool = True, id_column: str = "doc_id", why: str = "", **kwargs: Any) -> Expectation:
-    return Expectation(frame=frame, kind=kind, kwargs=kwargs, critical=critical, id_column=id_column, why=why)
+        Raises:
+            KeyError: a Param has no value in `params` (a bug in the flow).
+        """
+        return {k: params[v.name] if isinstance(v, Param) else v for k, v in self.kwargs.items()}
+
+
+def _e(
+    frame: str,
+    kind: str,
+    *,
+    action: Action = Action.STOP,
+    reason: QuarantineReason | None = None,
+    id_column: str = "doc_id",
+    why: str = "",
+    **kwargs: Any,
+) -> Expectation:
+    if (action is Action.QUARANTINE) != (reason is not None):
+        raise ValueError(f"{frame}.{kind}: a quarantine expectation needs a reason, and only it")
+    return Expectation(frame=frame, kind=kind, kwargs=kwargs, action=action, reason=reason, id_column=id_column, why=why)
 
 
 _TRUE: Final[list[bool]] = [True]
+_WARN: Final[Action] = Action.WARN
+_QUARANTINE: Final[Action] = Action.QUARANTINE
 
 #: Phrases of site furniture that must not survive cleaning (checked, not used to clean).
 FURNITURE_PATTERN: Final[str] = (
@@ -52,28 +100,35 @@ FURNITURE_PATTERN: Final[str] = (
     r"bloggers like this|spread the love|click here to support|please select one)"
 )
 
+#: Encodings the extract stage decodes from.
+ENCODINGS: Final[list[str]] = ["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"]
+
 CONTRACT: Final[Mapping[Stage, tuple[Expectation, ...]]] = {
     Stage.EXTRACT: (
         _e("extracted", "ExpectColumnValuesToNotBeNull", column="doc_id"),
-        _e("extracted", "ExpectColumnValuesToBeUnique", column="doc_id", why="duplicates are quarantined before this check"),
+        _e("extracted", "ExpectColumnValuesToBeUnique", column="doc_id", why="duplicates are set aside before this check"),
         _e("extracted", "ExpectColumnValuesToNotBeNull", column="source_path"),
-        _e("extracted", "ExpectColumnValuesToBeBetween", column="n_chars", min_value=1, why="empty files are quarantined"),
-        _e("extracted", "ExpectColumnValuesToBeInSet", column="encoding",
-           value_set=["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"]),
+        _e("extracted", "ExpectColumnValuesToBeInSet", column="encoding", value_set=ENCODINGS),
+        _e("extracted", "ExpectColumnValuesToBeBetween", column="n_chars", min_value=1, action=_QUARANTINE,
+           reason=QuarantineReason.EMPTY, why="a document has text"),
+        _e("extracted", "ExpectColumnValuesToBeBetween", column="n_bytes", max_value=Param("max_file_bytes"),
+           action=_QUARANTINE, reason=QuarantineReason.TOO_LARGE, why="inputs stay within the size limit"),
         _e("extracted", "ExpectColumnValuesToBeBetween", column="control_char_ratio", max_value=0.01,
-           why="binary files are quarantined; text has almost no control characters"),
+           action=_QUARANTINE, reason=QuarantineReason.BINARY, why="text has almost no control characters"),
     ),
     Stage.CLEAN: (
         _e("documents", "ExpectColumnValuesToBeUnique", column="doc_id"),
         _e("documents", "ExpectColumnValuesToNotBeNull", column="body"),
-        _e("documents", "ExpectColumnValueLengthsToBeBetween", column="body", min_value=1,
-           why="documents with an empty body are quarantined"),
         _e("documents", "ExpectColumnValuesToBeBetween", column="body_ratio", min_value=0.0, max_value=1.0,
            why="cleaning never adds text"),
         _e("documents", "ExpectColumnValuesToBeInSet", column="body_is_substring", value_set=_TRUE,
            why="every body paragraph is a line of the input"),
-        _e("documents", "ExpectColumnValuesToNotBeNull", column="title", mostly=0.8, critical=False),
-        _e("documents", "ExpectColumnValuesToNotMatchRegex", column="body", regex=FURNITURE_PATTERN, critical=False,
+        _e("documents", "ExpectColumnValuesToBeBetween", column="n_chars_body", min_value=Param("min_body_chars"),
+           action=_QUARANTINE, reason=QuarantineReason.BODY_TOO_SHORT, why="an article has a body of some length"),
+        _e("documents", "ExpectColumnValuesToBeBetween", column="body_ratio", min_value=0.05, action=_WARN,
+           why="a body under 5% of its page suggests the cleaner removed article text"),
+        _e("documents", "ExpectColumnValuesToNotBeNull", column="title", mostly=0.8, action=_WARN),
+        _e("documents", "ExpectColumnValuesToNotMatchRegex", column="body", regex=FURNITURE_PATTERN, action=_WARN,
            why="known site furniture left in a body"),
     ),
     Stage.ANNOTATE: (
@@ -88,6 +143,8 @@ CONTRACT: Final[Mapping[Stage, tuple[Expectation, ...]]] = {
         _e("sentences", "ExpectColumnValuesToBeInSet", column="in_bounds", value_set=_TRUE),
         _e("sentences", "ExpectColumnValuesToBeInSet", column="ordered", value_set=_TRUE,
            why="sentences do not overlap and follow each other"),
+        _e("annotated", "ExpectColumnValuesToBeBetween", column="sentence_coverage", min_value=0.98,
+           why="sentences cover the body's text (all but whitespace)"),
     ),
     Stage.LOAD: (
         _e("documents", "ExpectColumnValuesToBeInSet", column="already_loaded", value_set=[False],
@@ -98,6 +155,11 @@ CONTRACT: Final[Mapping[Stage, tuple[Expectation, ...]]] = {
         _e("entities", "ExpectColumnValuesToBeBetween", column="n_mentions", min_value=1, id_column="entity_id"),
         _e("entities", "ExpectColumnPairValuesAToBeGreaterThanB", column_A="n_mentions", column_B="n_documents",
            or_equal=True, id_column="entity_id", why="an entity cannot be in more documents than it has mentions"),
+        _e("entities", "ExpectColumnValuesToBeInSet", column="counts_match_mentions", value_set=_TRUE,
+           id_column="entity_id", why="entity counts agree with the mentions table"),
+        _e("run", "ExpectColumnValuesToBeBetween", column="quarantined_fraction", max_value=Param("max_quarantined"),
+           id_column="quarantined", why="too many inputs rejected: the batch itself is probably broken (--max-quarantined)"),
+        _e("run", "ExpectColumnValuesToBeBetween", column="entity_density_ratio", min_value=0.5, id_column="run_id",
+           why="mentions per 1,000 body characters fell below half of recent runs' median: NER or cleaning broke"),
     ),
 }
-

@@ -39,6 +39,7 @@ DOCUMENTS: Final[pa.Schema] = pa.schema(
         _field("n_chars_raw", pa.int64(), "characters in the decoded input"),
         _field("n_chars_body", pa.int64(), "characters in body"),
         _field("encoding", pa.string(), "encoding the input was decoded from"),
+        _field("language", pa.string(), "ISO 639-1 language of the body (py3langid); only 'en' is annotated"),
         _field("run_id", pa.string(), "run that loaded the document"),
         _field("ingested_at", _UTC, "when the run loaded the document (UTC)"),
     ]
@@ -117,6 +118,7 @@ RUNS: Final[pa.Schema] = pa.schema(
         _field("n_skipped", pa.int64(), "files already loaded by an earlier run, unchanged"),
         _field("n_quarantined", pa.int64(), "files set aside with a reason"),
         _field("n_mentions", pa.int64(), "mentions loaded by this run"),
+        _field("entity_density", pa.float64(), "mentions per 1,000 characters of annotated body", nullable=True),
         _field("extract_s", pa.float64(), "seconds spent extracting"),
         _field("clean_s", pa.float64(), "seconds spent cleaning"),
         _field("annotate_s", pa.float64(), "seconds spent annotating (spaCy)"),

@@ -25,9 +25,9 @@ def small_warehouse(tmp_path: Path) -> Path:
     now = datetime(2026, 11, 21, tzinfo=timezone.utc)
     rows = [
         {"doc_id": "d1", "source_path": "a.txt", "title": "Alpha, \"quoted\"", "body": "Body one.", "n_chars_raw": 20,
-         "n_chars_body": 9, "encoding": "utf-8", "run_id": "r1", "ingested_at": now},
+         "n_chars_body": 9, "encoding": "utf-8", "language": "en", "run_id": "r1", "ingested_at": now},
         {"doc_id": "d2", "source_path": "b.txt", "title": None, "body": "Body two.", "n_chars_raw": 20,
-         "n_chars_body": 9, "encoding": "utf-8", "run_id": "r1", "ingested_at": now},
+         "n_chars_body": 9, "encoding": "utf-8", "language": "en", "run_id": "r1", "ingested_at": now},
     ]
     lake.write_rows("documents", rows, stem="r1")
     refresh_views(lake)
@@ -113,3 +113,18 @@ def test_help_teaches_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
 def test_format_table_cuts_long_cells() -> None:
     text = format_table(["a"], [("x" * 100,)], max_width=10)
     assert "xxxxxxxxx…" in text
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [("--max-quarantined", "1.5", "fraction from 0 to 1"), ("--max-file-mb", "0", "positive")],
+)
+def test_out_of_range_settings_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, value: str, message: str) -> None:
+    assert main(["run", option, value, "--data-dir", str(tmp_path)]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_a_non_numeric_environment_setting_names_the_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("NEWSETL_BATCH_SIZE", "many")
+    assert main(["run", "--data-dir", str(tmp_path)]) == 1
+    assert "NEWSETL_" in capsys.readouterr().err

@@ -8,7 +8,7 @@ import pytest
 
 from flows.quality import QualityGateFailed, validate_stage
 from schemas import CONTRACT, Stage
-from transforms.checks import mentions_frame, sentences_frame
+from transforms.checks import annotated_frame, mentions_frame, sentences_frame
 
 BODY = "Putin met Erdogan in Sochi."
 
@@ -20,16 +20,19 @@ def _mention(start: int, end: int, text: str, label: str = "PERSON") -> dict[str
 
 def _annotate_frames(mentions: list[dict[str, object]]) -> dict[str, list[dict[str, object]]]:
     sentences = [{"doc_id": "d1", "sentence_id": 0, "start_char": 0, "end_char": len(BODY), "run_id": "r"}]
+    documents = [{"doc_id": "d1", "body": BODY, "language": "en"}]
     return {
         "mentions": mentions_frame(mentions, {"d1": BODY}, {("d1", 0): (0, len(BODY))}),
         "sentences": sentences_frame(sentences, {"d1": BODY}),
+        "annotated": annotated_frame(documents, sentences, annotated_ids={"d1"}),
     }
 
 
 def test_good_annotations_pass_and_every_expectation_is_recorded() -> None:
-    rows = validate_stage(Stage.ANNOTATE, _annotate_frames([_mention(0, 5, "Putin"), _mention(10, 17, "Erdogan")]), run_id="r")
-    assert len(rows) == len(CONTRACT[Stage.ANNOTATE])
-    assert all(row["success"] for row in rows)
+    check = validate_stage(Stage.ANNOTATE, _annotate_frames([_mention(0, 5, "Putin"), _mention(10, 17, "Erdogan")]), run_id="r")
+    assert len(check.dq_rows) == len(CONTRACT[Stage.ANNOTATE])
+    assert all(row["success"] for row in check.dq_rows)
+    assert check.quarantined == {}
 
 
 def test_offsets_that_do_not_slice_back_stop_the_stage_with_stage_expectation_and_rows() -> None:
@@ -55,20 +58,38 @@ def test_a_label_outside_the_allowed_set_fails_the_gate() -> None:
 
 def test_a_warning_is_recorded_but_does_not_stop_the_run() -> None:
     documents = [
-        {"doc_id": f"d{i}", "title": None, "body": "Editor's Picks and a story.", "body_ratio": 0.5, "body_is_substring": True}
+        {"doc_id": f"d{i}", "title": None, "body": "Editor's Picks and a story.", "body_ratio": 0.5,
+         "body_is_substring": True, "n_chars_body": 500}
         for i in range(3)
     ]
-    rows = validate_stage(Stage.CLEAN, {"documents": documents}, run_id="r")
-    failed = {(row["column_name"], row["critical"]) for row in rows if not row["success"]}
+    check = validate_stage(Stage.CLEAN, {"documents": documents}, run_id="r", params={"min_body_chars": 200})
+    failed = {(row["column_name"], row["critical"]) for row in check.dq_rows if not row["success"]}
     assert failed == {("title", False), ("body", False)}
+    assert check.quarantined == {}
+
+
+def test_a_quarantine_expectation_sets_aside_exactly_the_failing_documents() -> None:
+    documents = [
+        {"doc_id": f"d{i}", "title": "T", "body": "x" * n, "body_ratio": 0.5, "body_is_substring": True, "n_chars_body": n}
+        for i, n in enumerate([500, 50, 300, 10])
+    ]
+    check = validate_stage(Stage.CLEAN, {"documents": documents}, run_id="r", params={"min_body_chars": 200})
+    assert set(check.quarantined) == {"d1", "d3"}
+    reason, detail = check.quarantined["d1"]
+    assert reason.value == "body_too_short" and "n_chars_body = 50" in detail
 
 
 def test_an_empty_stage_output_passes_column_checks() -> None:
-    rows = validate_stage(Stage.EXTRACT, {"extracted": []}, run_id="r")
-    assert all(row["success"] for row in rows)
+    check = validate_stage(Stage.EXTRACT, {"extracted": []}, run_id="r", params={"max_file_bytes": 1000})
+    assert all(row["success"] for row in check.dq_rows)
 
 
 def test_a_missing_column_fails_the_gate_and_says_which() -> None:
-    frame = [{"doc_id": "a", "source_path": "x", "n_chars": 3, "encoding": "utf-8"}]
+    frame = [{"doc_id": "a", "source_path": "x", "n_chars": 3, "n_bytes": 3, "encoding": "utf-8"}]
     with pytest.raises(QualityGateFailed, match='column "control_char_ratio" in BatchData does not exist'):
-        validate_stage(Stage.EXTRACT, {"extracted": frame}, run_id="r")
+        validate_stage(Stage.EXTRACT, {"extracted": frame}, run_id="r", params={"max_file_bytes": 1000})
+
+
+def test_a_missing_parameter_is_a_key_error() -> None:
+    with pytest.raises(KeyError, match="max_file_bytes"):
+        validate_stage(Stage.EXTRACT, {"extracted": []}, run_id="r")

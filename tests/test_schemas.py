@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pyarrow as pa
 import pytest
 
-from schemas import DOCUMENTS, QUARANTINE, TABLES, SchemaMismatch, build_table, check_schema, describe
+from schemas import DOCUMENTS, QUARANTINE, TABLES, QuarantineReason, SchemaMismatch, build_table, check_schema, describe
 
 
 def _quarantine_row(**overrides: object) -> dict[str, object]:
@@ -55,3 +55,21 @@ def test_check_schema_prints_both_schemas() -> None:
 def test_every_column_is_described() -> None:
     for name, schema in TABLES.items():
         assert all(describe(schema).values()), name
+
+
+def test_a_quarantine_expectation_must_name_its_reason() -> None:
+    from schemas.contracts import Action, _e
+
+    with pytest.raises(ValueError, match="needs a reason"):
+        _e("documents", "ExpectColumnValuesToNotBeNull", action=Action.QUARANTINE, column="body")
+    with pytest.raises(ValueError, match="needs a reason"):
+        _e("documents", "ExpectColumnValuesToNotBeNull", reason=QuarantineReason.EMPTY, column="body")
+
+
+def test_params_are_filled_in_from_the_run() -> None:
+    from schemas.contracts import Param, _e
+
+    spec = _e("extracted", "ExpectColumnValuesToBeBetween", column="n_bytes", max_value=Param("limit"))
+    assert spec.resolved_kwargs({"limit": 10}) == {"column": "n_bytes", "max_value": 10}
+    with pytest.raises(KeyError):
+        spec.resolved_kwargs({})

@@ -20,7 +20,7 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 def _document(doc_id: str, body: str) -> dict[str, object]:
     return {
         "doc_id": doc_id, "source_path": f"in/{doc_id}.txt", "title": "T", "body": body,
-        "n_chars_raw": len(body) + 10, "n_chars_body": len(body), "encoding": "utf-8", "run_id": "r1", "ingested_at": NOW,
+        "n_chars_raw": len(body) + 10, "n_chars_body": len(body), "encoding": "utf-8", "language": "en", "run_id": "r1", "ingested_at": NOW,
     }
 
 

@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from transforms.extract import control_char_ratio
-from transforms.records import RawDoc
+from transforms.records import RawDoc, Rejection
 
 Row = dict[str, Any]
 
@@ -76,22 +76,99 @@ def sentences_frame(rows: Sequence[Mapping[str, Any]], bodies: Mapping[str, str]
     return out
 
 
+def sentence_coverage(body: str, spans: Iterable[tuple[int, int]]) -> float:
+    """Share of the body's non-whitespace characters that lie inside a sentence (1.0 for a
+    body with no such characters)."""
+    covered = [False] * len(body)
+    for start, end in spans:
+        covered[start:end] = [True] * (end - start)
+    total = sum(1 for ch in body if not ch.isspace())
+    inside = sum(1 for ch, c in zip(body, covered) if c and not ch.isspace())
+    return inside / total if total else 1.0
+
+
+def annotated_frame(documents: Iterable[Mapping[str, Any]], sentences: Iterable[Mapping[str, Any]], *, annotated_ids: Collection[str]) -> list[Row]:
+    """One row per document: `sentence_coverage` for annotated documents, None for the others
+    (documents in languages the model does not read are loaded without annotation)."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for row in sentences:
+        spans.setdefault(row["doc_id"], []).append((row["start_char"], row["end_char"]))
+    return [
+        {
+            "doc_id": row["doc_id"],
+            "language": row.get("language"),
+            "sentence_coverage": sentence_coverage(row["body"], spans.get(row["doc_id"], [])) if row["doc_id"] in annotated_ids else None,
+        }
+        for row in documents
+    ]
+
+
+def run_frame(
+    *,
+    run_id: str,
+    n_new: int,
+    rejections: Sequence[Rejection],
+    entity_density: float | None,
+    recent_densities: Sequence[float],
+) -> list[Row]:
+    """The one-row frame of run-level checks.
+
+    `quarantined` summarises the rejections by reason with an example path each;
+    `quarantined_fraction` is quarantined over new inputs (None when there were none);
+    `entity_density_ratio` is this run's mentions per 1,000 annotated characters over the
+    median of recent runs' (None without a density or without recent runs).
+    """
+    ratio = None
+    recent = sorted(d for d in recent_densities if d)
+    if entity_density is not None and recent:
+        median = recent[len(recent) // 2] if len(recent) % 2 else (recent[len(recent) // 2 - 1] + recent[len(recent) // 2]) / 2
+        ratio = entity_density / median
+    by_reason: dict[str, list[str]] = {}
+    for r in rejections:
+        by_reason.setdefault(r.reason.value, []).append(r.source_path)
+    summary = "; ".join(f"{len(p)} {reason} (e.g. {p[0]})" for reason, p in sorted(by_reason.items(), key=lambda kv: -len(kv[1])))
+    return [
+        {
+            "run_id": run_id,
+            "quarantined": summary or "none",
+            "quarantined_fraction": len(rejections) / n_new if n_new else None,
+            "entity_density_ratio": ratio,
+        }
+    ]
+
+
 def load_frames(
     documents: Sequence[Mapping[str, Any]],
     mentions: Sequence[Mapping[str, Any]],
     entities: Sequence[Mapping[str, Any]],
     *,
     loaded_doc_ids: Collection[str],
+    all_mentions: Iterable[Mapping[str, Any]],
+    run: Sequence[Mapping[str, Any]],
 ) -> dict[str, list[Row]]:
     """The frames of the load gate: documents with `already_loaded`, mentions with
-    `document_exists` and `entity_exists`, and the entities as they are."""
+    `document_exists` and `entity_exists`, entities with `counts_match_mentions` (recounted
+    from `all_mentions`, the loaded and the new ones), and the run frame."""
     doc_ids = {row["doc_id"] for row in documents} | set(loaded_doc_ids)
     entity_ids = {row["entity_id"] for row in entities}
+    n_mentions: dict[str, int] = {}
+    docs_of: dict[str, set[str]] = {}
+    for row in all_mentions:
+        n_mentions[row["entity_id"]] = n_mentions.get(row["entity_id"], 0) + 1
+        docs_of.setdefault(row["entity_id"], set()).add(row["doc_id"])
     return {
         "documents": [{**row, "already_loaded": row["doc_id"] in loaded_doc_ids} for row in documents],
         "mentions": [
             {**row, "document_exists": row["doc_id"] in doc_ids, "entity_exists": row["entity_id"] in entity_ids}
             for row in mentions
         ],
-        "entities": [dict(row) for row in entities],
+        "entities": [
+            {
+                **row,
+                "counts_match_mentions": n_mentions.get(row["entity_id"], 0) == row["n_mentions"]
+                and len(docs_of.get(row["entity_id"], ())) == row["n_documents"],
+            }
+            for row in entities
+        ],
+        "run": [dict(row) for row in run],
     }

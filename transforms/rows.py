@@ -11,7 +11,7 @@ from transforms.records import AnnotatedDoc, CleanDoc, Rejection
 Row = dict[str, Any]
 
 
-def document_row(doc: CleanDoc, *, run_id: str, ingested_at: datetime) -> Row:
+def document_row(doc: CleanDoc, *, language: str, run_id: str, ingested_at: datetime) -> Row:
     """The `documents` row of a cleaned document."""
     c = doc.cleaned
     return {
@@ -29,6 +29,7 @@ def document_row(doc: CleanDoc, *, run_id: str, ingested_at: datetime) -> Row:
         "n_chars_raw": len(doc.raw.text),
         "n_chars_body": len(c.body),
         "encoding": doc.raw.encoding,
+        "language": language,
         "run_id": run_id,
         "ingested_at": ingested_at,
     }
