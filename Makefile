@@ -11,14 +11,25 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test venv lock clean-data
+.PHONY: run test venv lock clean-data browser
 
 run: $(STAMP)
 	$(VENV)/bin/newsetl run
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m mypy
 	$(PY) -m pytest
+
+# The data-quality report is checked in a real headless browser: install Debian's chromium
+# when it is missing and we may (root with apt-get); otherwise say how.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the report test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "note: no chromium; the report's browser test will be skipped (install chromium to run it)"; \
+	  fi
 
 venv: $(STAMP)
 

@@ -40,6 +40,7 @@ examples:
   newsetl sql "select title, published_at from documents order by published_at"
   newsetl sql "select name, n_mentions from entities order by n_mentions desc limit 10" --format csv
   newsetl clean article.txt --json             show what the cleaner keeps and removes
+  newsetl report                               path of the data-quality report (HTML)
 
 environment:
 """ + "\n".join(f"  {var:<22} sets --{name.replace('_', '-')}" for var, name in ENVIRONMENT.items())
@@ -82,6 +83,14 @@ def _parser() -> argparse.ArgumentParser:
     _data_dir_option(sql)
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)")
 
+    report = commands.add_parser(
+        "report",
+        help="print the path of the data-quality report (Data Docs site)",
+        description="Print the path of DATA_DIR's great_expectations Data Docs site: every run's "
+        "validations, stage by stage, as HTML. Open it in a browser.",
+    )
+    _data_dir_option(report)
+
     clean = commands.add_parser(
         "clean",
         help="clean files and print the result, without loading anything",
@@ -103,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "sql":
             return _sql(args)
+        if args.command == "report":
+            return _report(args)
         return _clean(args)
     except SettingsError as error:
         print(f"newsetl: {error}", file=sys.stderr)
@@ -198,6 +209,18 @@ def _sql(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print(format_table(result.columns, result.rows))
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from flows.quality import docs_index
+
+    settings = Settings.load(data_dir=args.data_dir)
+    index = docs_index(settings.data_dir)
+    if not index.is_file():
+        print(f"newsetl: no data-quality report in {settings.data_dir}: run `newsetl run --data-dir {settings.data_dir}` first", file=sys.stderr)
+        return EXIT_ERROR
+    print(index.resolve())
     return EXIT_OK
 
 

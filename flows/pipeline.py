@@ -7,6 +7,7 @@ tasks that write.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -40,6 +41,7 @@ from transforms.entities import build_entities
 from transforms.extract import deduplicate
 from transforms.language import detect_language
 from transforms.records import AnnotatedDoc, CleanDoc, RawDoc, Rejection
+from transforms.report import render_report
 from transforms.rows import document_row, mention_rows, quarantine_row, removed_line_rows, sentence_rows
 from warehouse.duck import refresh_views
 from warehouse.lake import ENTITIES_FILE, Lake
@@ -133,8 +135,8 @@ def annotate_batch(docs: list[CleanDoc], model: str, batch_size: int) -> tuple[l
 
 
 @task(name="quality-gate", cache_policy=NO_CACHE)
-def check_stage(stage: Stage, frames: dict[str, list[Row]], run_id: str, params: dict[str, Any]) -> quality.StageCheck:
-    check = quality.validate_stage(stage, frames, run_id=run_id, params=params)
+def check_stage(stage: Stage, frames: dict[str, list[Row]], run_id: str, params: dict[str, Any], data_dir: str) -> quality.StageCheck:
+    check = quality.validate_stage(stage, frames, run_id=run_id, params=params, docs_root=Path(data_dir))
     failed = sum(1 for row in check.dq_rows if not row["success"])
     get_run_logger().info(
         "quality gate %s: %d expectations, %d warnings or quarantines, %d documents quarantined",
@@ -168,6 +170,36 @@ def publish(data_dir: str, run_id: str, tables: dict[str, list[Row]]) -> list[st
     views = refresh_views(lake)
     get_run_logger().info("load: wrote %s", ", ".join(f"{len(rows)} {name}" for name, rows in tables.items()))
     return views
+
+
+@task(name="data-docs", cache_policy=NO_CACHE)
+def build_data_docs(data_dir: str, run_id: str) -> str | None:
+    """Render this run's validations into the data dir's Data Docs site and rewrite the report's
+    front page from the `runs` and `dq_results` tables. A failure here is logged, not raised:
+    the data is already loaded."""
+    logger = get_run_logger()
+    try:
+        pages = quality.build_docs(Path(data_dir), run_id)
+        site = quality.docs_site(Path(data_dir))
+        links_dir = site / "newsetl-links"
+        links_dir.mkdir(parents=True, exist_ok=True)
+        (links_dir / f"{run_id}.json").write_text(json.dumps(pages), encoding="utf-8")
+        links = {
+            (path.stem, stage, frame): page
+            for path in sorted(links_dir.glob("*.json"))
+            for stage, frame, page in json.loads(path.read_text(encoding="utf-8"))
+        }
+        lake = Lake(Path(data_dir))
+        html = render_report(lake.read("runs").to_pylist(), lake.read("dq_results").to_pylist(), links)
+        index = quality.docs_index(Path(data_dir))
+        tmp = index.with_suffix(".tmp")
+        tmp.write_text(html, encoding="utf-8")
+        tmp.replace(index)
+    except Exception as error:  # noqa: BLE001 - the report is secondary to the loaded data
+        logger.warning("data docs not built: %s: %s", type(error).__name__, error)
+        return None
+    logger.info("data-quality report: %s", index)
+    return str(index)
 
 
 # --- the flow ------------------------------------------------------------------------------------
@@ -237,7 +269,7 @@ def etl_flow(
     def gate(stage: Stage, frames: dict[str, list[Row]]) -> set[str]:
         """Run a stage's checks; quarantine what they set aside and return those doc ids."""
         with _timed(summary, "quality"):
-            check = check_stage(stage, frames, summary.run_id, params)
+            check = check_stage(stage, frames, summary.run_id, params, data_dir)
         dq_rows.extend(check.dq_rows)
         paths_by_id = {row["doc_id"]: row.get("source_path", "") for rows in frames.values() for row in rows if "doc_id" in row}
         for doc_id, (reason, detail) in check.quarantined.items():
@@ -334,7 +366,10 @@ def etl_flow(
                     "entities": entities,
                 },
             )
+        with _timed(summary, "load"):
             record_run(data_dir, _run_row(summary, started_at=started_at, finished_at=datetime.now(timezone.utc), model=model_label))
+        with _timed(summary, "quality"):
+            build_data_docs(data_dir, summary.run_id)
     except BaseException as error:
         summary.status = RunStatus.FAILED.value
         summary.error = str(error)
@@ -347,6 +382,7 @@ def etl_flow(
             {"quarantine": _quarantine_rows(rejections, summary.run_id), "dq_results": dq_rows},
         )
         record_run(data_dir, _run_row(summary, started_at=started_at, finished_at=datetime.now(timezone.utc), model=model_label))
+        build_data_docs(data_dir, summary.run_id)
         raise
     logger.info("run %s completed: %s", summary.run_id, {k: v for k, v in asdict(summary).items() if k.startswith("n_")})
     return summary

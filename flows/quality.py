@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from schemas import CONTRACT, Expectation, QuarantineReason, Stage
@@ -36,34 +37,71 @@ class QualityGateFailed(RuntimeError):
 
 
 _LOCK = threading.Lock()
+_PENDING_DOCS: dict[str, list[Any]] = {}
+SITE_NAME = "local_site"
+DOCS_SITE = Path("gx") / "uncommitted" / "data_docs" / SITE_NAME
+FRONT_PAGE = "newsetl.html"
 
 
 def prepare() -> None:
-    """Import great_expectations and create its context now (it takes seconds)."""
-    _context()
+    """Import great_expectations and create its in-memory context now (it takes seconds)."""
+    _context(None)
 
 
-def _context() -> Any:
+def docs_site(data_dir: Path) -> Path:
+    """The folder of a data dir's Data Docs site."""
+    return Path(data_dir) / DOCS_SITE
+
+
+def docs_index(data_dir: Path) -> Path:
+    """The report's front page (newsetl's own, see `transforms.report`)."""
+    return docs_site(data_dir) / FRONT_PAGE
+
+
+def _context(project_root: Path | None) -> Any:
     with _LOCK:
-        return _new_context()
+        return _new_context(str(project_root) if project_root else None)
 
 
-@lru_cache(maxsize=1)
-def _new_context() -> Any:
+@lru_cache(maxsize=8)
+def _new_context(project_root: str | None) -> Any:
+    """An in-memory context, or with `project_root` a file context whose stores and Data Docs
+    site live in `<project_root>/gx/` (created on first use)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    context = gx.get_context(mode="ephemeral")
+    if project_root:
+        context = gx.get_context(mode="file", project_root_dir=project_root)
+    else:
+        context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    context.data_sources.add_pandas("newsetl")
+    try:
+        context.data_sources.get("newsetl")
+    except (KeyError, LookupError, ValueError):
+        context.data_sources.add_pandas("newsetl")
     return context
 
 
-def _batch(frame_name: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> Any:
+def _validate(
+    context: Any,
+    *,
+    stage: Stage,
+    frame_name: str,
+    suite: Any,
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    id_columns: Sequence[str],
+    run_id: str,
+    docs: bool,
+) -> Any:
+    """Validate one frame through a GX Checkpoint; with `docs`, remember the stored result so
+    `build_docs` renders it."""
+    import great_expectations as gx
     import pandas as pd
+    from great_expectations.core.run_identifier import RunIdentifier
 
-    datasource = _context().data_sources.get("newsetl")
+    datasource = context.data_sources.get("newsetl")
     try:
         asset = datasource.get_asset(frame_name)
     except LookupError:
@@ -72,8 +110,46 @@ def _batch(frame_name: str, rows: Sequence[Mapping[str, Any]], columns: Sequence
         definition = asset.get_batch_definition("whole")
     except (KeyError, LookupError, ValueError):
         definition = asset.add_batch_definition_whole_dataframe("whole")
+    name = f"newsetl.{stage.value}.{frame_name}"
+    suite = context.suites.add_or_update(suite)
+    validation = context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=definition, suite=suite))
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=name,
+            validation_definitions=[validation],
+            actions=[],
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": list(id_columns)},
+        )
+    )
     frame = pd.DataFrame(list(rows)) if rows else pd.DataFrame(columns=list(columns))
-    return definition.get_batch(batch_parameters={"dataframe": frame})
+    result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_id))
+    identifier, validation_result = next(iter(result.run_results.items()))
+    if docs:
+        with _LOCK:
+            _PENDING_DOCS.setdefault(run_id, []).append(identifier)
+    return validation_result
+
+
+def build_docs(data_dir: Path, run_id: str) -> list[tuple[str, str, str]]:
+    """Render the Data Docs pages of a run's validations (stored by `validate_stage` with
+    `docs_root=data_dir`). Rendering once per run, not per stage, keeps it to about a second.
+
+    Returns (stage, frame, page path relative to the site folder) for each validation.
+    """
+    with _LOCK:
+        identifiers = _PENDING_DOCS.pop(run_id, [])
+    if not identifiers:
+        return []
+    context = _context(data_dir)
+    context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=identifiers)
+    site = docs_site(data_dir).resolve()
+    pages = []
+    for identifier in identifiers:
+        _, stage, frame = identifier.expectation_suite_identifier.name.split(".", 2)
+        for url in context.get_docs_sites_urls(resource_identifier=identifier, site_name=SITE_NAME):
+            path = Path(url["site_url"].removeprefix("file://"))
+            pages.append((stage, frame, path.resolve().relative_to(site).as_posix()))
+    return pages
 
 
 def _columns(spec: Expectation) -> list[str]:
@@ -134,12 +210,14 @@ def validate_stage(
     *,
     run_id: str,
     params: Mapping[str, Any] | None = None,
+    docs_root: Path | None = None,
 ) -> StageCheck:
     """Check the frames a stage produced against its contract.
 
     Input: frame name -> rows, for every frame the stage's contract names, and the values of
     the contract's `Param`s. Output: one `dq_results` row per expectation, and the documents
-    failing `quarantine` expectations. `warn` failures are only recorded.
+    failing `quarantine` expectations. `warn` failures are only recorded. With `docs_root` (a
+    data dir), results are also stored there and its Data Docs site is updated.
 
     Raises:
         QualityGateFailed: at least one `stop` expectation failed (or could not be evaluated,
@@ -147,6 +225,7 @@ def validate_stage(
         KeyError: a frame or a Param named by the contract was not given (a bug in the flow).
     """
     params = params or {}
+    context = _context(docs_root)
     specs_by_frame: dict[str, list[Expectation]] = {}
     for spec in CONTRACT[stage]:
         specs_by_frame.setdefault(spec.frame, []).append(spec)
@@ -156,11 +235,17 @@ def validate_stage(
     for frame_name, specs in specs_by_frame.items():
         rows = frames[frame_name]
         columns = sorted({c for spec in specs for c in _columns(spec)})
-        batch = _batch(frame_name, rows, columns)
         kwargs = [spec.resolved_kwargs(params) for spec in specs]
-        validation = batch.validate(
-            _suite(stage, frame_name, specs, kwargs),
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": sorted({s.id_column for s in specs})},
+        validation = _validate(
+            context,
+            stage=stage,
+            frame_name=frame_name,
+            suite=_suite(stage, frame_name, specs, kwargs),
+            rows=rows,
+            columns=columns,
+            id_columns=sorted({s.id_column for s in specs}),
+            run_id=run_id,
+            docs=docs_root is not None,
         )
         # GX does not keep the suite's order; each result names its spec in meta.
         results = sorted(validation.results, key=lambda r: r.expectation_config.meta["newsetl_index"])
