@@ -176,3 +176,26 @@ def test_entity_density_collapsing_against_recent_runs_fails_the_run(tmp_path: P
     assert "entity_density_ratio" in capsys.readouterr().err
     assert [row[0] for row in _rows(data_dir, "select status from runs order by run_id")] == ["completed", "failed"]
     shutil.rmtree(no_ner)
+
+
+@spacy.Language.component("newsetl_test_fails_on_marker")
+def _fails_on_marker(doc: spacy.tokens.Doc) -> spacy.tokens.Doc:
+    if "MARKER-THAT-BREAKS-THE-MODEL" in doc.text:
+        raise ValueError("the model cannot read this document")
+    return doc
+
+
+def test_a_document_that_breaks_the_model_is_quarantined_and_the_others_load(tmp_path: Path) -> None:
+    model = tmp_path / "fragile-model"
+    nlp = spacy.blank("en")
+    nlp.add_pipe("newsetl_test_fails_on_marker")
+    nlp.to_disk(model)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "fine.txt").write_text(_article("Rates rise"))
+    (inputs / "breaks.txt").write_text(_article("Rates fall", "MARKER-THAT-BREAKS-THE-MODEL appears in this long enough paragraph of text."))
+    data_dir = tmp_path / "data"
+    assert main(["run", str(inputs), "--data-dir", str(data_dir), "--model", str(model)]) == 0
+    assert _rows(data_dir, "select source_path from documents") == [(str(inputs / "fine.txt"),)]
+    rows = _rows(data_dir, "select source_path, stage, reason, detail from quarantine")
+    assert rows == [(str(inputs / "breaks.txt"), "annotate", "annotation_error", "ValueError: the model cannot read this document")]
