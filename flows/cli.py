@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=int, help="documents per task and per spaCy batch (default: 64)")
     run.add_argument("--max-file-mb", type=float, help="quarantine files larger than this, unread (default: 50)")
     run.add_argument("--min-body-chars", type=int, help="quarantine documents whose cleaned body is shorter (default: 200)")
+    run.add_argument("--dask", action="store_true", help="run the tasks on a local Dask cluster (prefect-dask's DaskTaskRunner)")
+    run.add_argument("--dask-address", metavar="tcp://HOST:PORT", help="run the tasks on an existing Dask cluster (implies --dask)")
+    run.add_argument("--workers", type=int, help="worker processes of the local Dask cluster (default: the CPU count)")
     run.add_argument(
         "--max-quarantined",
         type=float,
@@ -167,11 +170,14 @@ def _run(args: argparse.Namespace) -> int:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
 
-    from flows.pipeline import etl_flow
+    from flows.pipeline import dask_task_runner, etl_flow
     from flows.quality import QualityGateFailed
 
+    flow = etl_flow
+    if args.dask or args.dask_address:
+        flow = etl_flow.with_options(task_runner=dask_task_runner(address=args.dask_address, workers=args.workers))
     try:
-        summary = etl_flow(
+        summary = flow(
             inputs,
             data_dir=str(settings.data_dir),
             model=settings.model,

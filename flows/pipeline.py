@@ -8,6 +8,7 @@ tasks that write.
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -76,6 +77,17 @@ class RunSummary:
     @property
     def total_seconds(self) -> float:
         return sum(self.seconds.values())
+
+
+def dask_task_runner(*, address: str | None = None, workers: int | None = None) -> Any:
+    """prefect-dask's DaskTaskRunner: on an existing cluster at `address`, or on a new local
+    cluster of `workers` processes (one thread each: spaCy is CPU-bound)."""
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    cluster = {"n_workers": workers or os.cpu_count() or 1, "threads_per_worker": 1, "processes": True, "dashboard_address": None}
+    return DaskTaskRunner(cluster_kwargs=cluster)
 
 
 def new_run_id(now: datetime) -> str:
@@ -280,8 +292,11 @@ def etl_flow(
         with _timed(summary, "extract"):
             loaded, lake_mentions, recent_densities = read_lake_state(data_dir)
             raw: list[RawDoc] = []
-            for batch in batched(paths, settings.batch_size):
-                docs, rejected = extract_batch(batch, settings.max_file_bytes)
+            # Batches are submitted to the flow's task runner (threads, or Dask workers with --dask)
+            # and gathered in order, so the output does not depend on the runner.
+            extracting = [extract_batch.submit(batch, settings.max_file_bytes) for batch in batched(paths, settings.batch_size)]
+            for future in extracting:
+                docs, rejected = future.result()
                 raw += docs
                 rejections += rejected
             new, unchanged, duplicates = deduplicate(raw, loaded)
@@ -293,8 +308,9 @@ def etl_flow(
         with _timed(summary, "clean"):
             cleaned: list[CleanDoc] = []
             languages: dict[str, str] = {}
-            for batch in batched(new, settings.batch_size):
-                docs_clean, rejected, batch_languages = clean_batch(batch)
+            cleaning = [clean_batch.submit(batch) for batch in batched(new, settings.batch_size)]
+            for future in cleaning:
+                docs_clean, rejected, batch_languages = future.result()
                 cleaned += docs_clean
                 rejections += rejected
                 languages.update(batch_languages)
@@ -311,8 +327,11 @@ def etl_flow(
             # The model reads English; other languages are loaded, flagged, and not annotated.
             english = [d for d in cleaned if languages[d.doc_id] == "en"]
             annotated: list[AnnotatedDoc] = []
-            for batch in batched(english, settings.batch_size):
-                docs_annotated, rejected = annotate_batch(batch, settings.model, settings.batch_size)
+            annotating = [
+                annotate_batch.submit(batch, settings.model, settings.batch_size) for batch in batched(english, settings.batch_size)
+            ]
+            for future in annotating:
+                docs_annotated, rejected = future.result()
                 annotated += docs_annotated
                 rejections += rejected
             failed = {r.doc_id for r in rejections if r.stage is Stage.ANNOTATE}
