@@ -329,7 +329,7 @@ def _clean(args: argparse.Namespace) -> int:
             status = EXIT_ERROR
             continue
         cleaned = clean_text(result.text)
-        removed = [{"line_no": r.line_no, "text": r.text, "reason": r.reason.value} for r in cleaned.removed]
+        removed: list[dict[str, Any]] = [{"line_no": r.line_no, "text": r.text, "reason": r.reason.value} for r in cleaned.removed]
         if args.json:
             record = {
                 "source": path,

@@ -24,6 +24,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import quality
 from flows.nlp import load_pipeline
+from flows.progress import StageProgress
 from flows.settings import Settings
 from flows.sources import discover, read_document
 from schemas import QuarantineReason, RunStatus, Stage
@@ -82,7 +83,7 @@ class RunSummary:
 def dask_task_runner(*, address: str | None = None, workers: int | None = None) -> Any:
     """prefect-dask's DaskTaskRunner: on an existing cluster at `address`, or on a new local
     cluster of `workers` processes (one thread each: spaCy is CPU-bound)."""
-    from prefect_dask import DaskTaskRunner
+    from prefect_dask.task_runners import DaskTaskRunner
 
     if address:
         return DaskTaskRunner(address=address)
@@ -105,10 +106,14 @@ def batched(items: Sequence[T], size: int) -> Iterator[list[T]]:
 
 @task(name="extract", cache_policy=NO_CACHE)
 def extract_batch(paths: list[str], max_bytes: int) -> tuple[list[RawDoc], list[Rejection]]:
-    docs, rejections = [], []
+    docs: list[RawDoc] = []
+    rejections: list[Rejection] = []
     for path in paths:
         result = read_document(path, max_bytes=max_bytes)
-        (docs if isinstance(result, RawDoc) else rejections).append(result)
+        if isinstance(result, RawDoc):
+            docs.append(result)
+        else:
+            rejections.append(result)
     get_run_logger().info("extract: %d files -> %d decoded, %d quarantined", len(paths), len(docs), len(rejections))
     return docs, rejections
 
@@ -116,10 +121,14 @@ def extract_batch(paths: list[str], max_bytes: int) -> tuple[list[RawDoc], list[
 @task(name="clean", cache_policy=NO_CACHE)
 def clean_batch(docs: list[RawDoc]) -> tuple[list[CleanDoc], list[Rejection], dict[str, str]]:
     """Clean a batch; also the language of each cleaned body (doc_id -> ISO 639-1 code)."""
-    cleaned, rejections = [], []
+    cleaned: list[CleanDoc] = []
+    rejections: list[Rejection] = []
     for doc in docs:
         result = clean_document(doc)
-        (cleaned if isinstance(result, CleanDoc) else rejections).append(result)
+        if isinstance(result, CleanDoc):
+            cleaned.append(result)
+        else:
+            rejections.append(result)
     languages = {d.doc_id: detect_language(d.cleaned.body) for d in cleaned}
     get_run_logger().info("clean: %d documents -> %d cleaned, %d quarantined", len(docs), len(cleaned), len(rejections))
     return cleaned, rejections, languages
@@ -295,8 +304,10 @@ def etl_flow(
             # Batches are submitted to the flow's task runner (threads, or Dask workers with --dask)
             # and gathered in order, so the output does not depend on the runner.
             extracting = [extract_batch.submit(batch, settings.max_file_bytes) for batch in batched(paths, settings.batch_size)]
-            for future in extracting:
-                docs, rejected = future.result()
+            progress = StageProgress(logger, "extract", len(paths))
+            for extracted in extracting:
+                docs, rejected = extracted.result()
+                progress.advance(len(docs) + len(rejected))
                 raw += docs
                 rejections += rejected
             new, unchanged, duplicates = deduplicate(raw, loaded)
@@ -309,10 +320,12 @@ def etl_flow(
             cleaned: list[CleanDoc] = []
             languages: dict[str, str] = {}
             cleaning = [clean_batch.submit(batch) for batch in batched(new, settings.batch_size)]
-            for future in cleaning:
-                docs_clean, rejected, batch_languages = future.result()
+            progress = StageProgress(logger, "clean", len(new))
+            for cleaning_batch in cleaning:
+                docs_clean, rejected_clean, batch_languages = cleaning_batch.result()
+                progress.advance(len(docs_clean) + len(rejected_clean))
                 cleaned += docs_clean
-                rejections += rejected
+                rejections += rejected_clean
                 languages.update(batch_languages)
             ingested_at = datetime.now(timezone.utc)
             documents = [
@@ -330,10 +343,12 @@ def etl_flow(
             annotating = [
                 annotate_batch.submit(batch, settings.model, settings.batch_size) for batch in batched(english, settings.batch_size)
             ]
-            for future in annotating:
-                docs_annotated, rejected = future.result()
+            progress = StageProgress(logger, "annotate", len(english))
+            for annotating_batch in annotating:
+                docs_annotated, rejected_annotate = annotating_batch.result()
+                progress.advance(len(docs_annotated) + len(rejected_annotate))
                 annotated += docs_annotated
-                rejections += rejected
+                rejections += rejected_annotate
             failed = {r.doc_id for r in rejections if r.stage is Stage.ANNOTATE}
             documents = [row for row in documents if row["doc_id"] not in failed]
             sentences = [row for a in annotated for row in sentence_rows(a, run_id=summary.run_id)]

@@ -71,6 +71,7 @@ def _new_context(project_root: str | None) -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    context: Any
     if project_root:
         context = gx.get_context(mode="file", project_root_dir=project_root)
     else:

@@ -128,3 +128,11 @@ def test_a_non_numeric_environment_setting_names_the_variables(monkeypatch: pyte
     monkeypatch.setenv("NEWSETL_BATCH_SIZE", "many")
     assert main(["run", "--data-dir", str(tmp_path)]) == 1
     assert "NEWSETL_" in capsys.readouterr().err
+
+
+def test_progress_shows_a_bar_the_rate_and_the_time_left() -> None:
+    from flows.progress import format_progress
+
+    line = format_progress("annotate", 500, 2000, 10.0)
+    assert line == "annotate [######------------------]  500/2000 docs  50.0 docs/s  ETA 0:30"
+    assert format_progress("clean", 0, 0, 0.0).startswith("clean [########################] 0/0")
