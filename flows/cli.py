@@ -131,6 +131,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from flows.pipeline import etl_flow
     from flows.quality import QualityGateFailed
+    from warehouse.lake import LakeError
 
     try:
         summary = etl_flow(
@@ -143,6 +144,9 @@ def _run(args: argparse.Namespace) -> int:
     except ModelNotFound as error:
         print(f"newsetl: run failed: {error}", file=sys.stderr)
         return EXIT_ERROR
+    except LakeError as error:
+        print(f"newsetl: {error}", file=sys.stderr)
+        return EXIT_ERROR
     except QualityGateFailed as error:
         print(f"newsetl: run failed: {error}", file=sys.stderr)
         print(f"details: newsetl sql \"select * from dq_results where not success\" --data-dir {settings.data_dir}", file=sys.stderr)
@@ -154,6 +158,7 @@ def _run(args: argparse.Namespace) -> int:
         f"  files read   {summary.n_input}\n"
         f"  loaded       {summary.n_loaded}\n"
         f"  unchanged    {summary.n_skipped} (already loaded)\n"
+        f"  duplicates   {summary.n_duplicates} (loaded with duplicate_of, not annotated)\n"
         f"  quarantined  {summary.n_quarantined}{f' ({reasons})' if reasons else ''}\n"
         f"  mentions     {summary.n_mentions}\n"
         f"  entities     {summary.n_entities} (in the warehouse)\n"

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +21,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import quality
-from flows.nlp import load_pipeline
+from flows.nlp import load_pipeline, model_version
 from flows.settings import Settings
 from flows.sources import discover, read_document
 from schemas import QuarantineReason, RunStatus, Stage
@@ -29,11 +29,11 @@ from transforms.annotate import annotate_documents
 from transforms.checks import documents_frame, extracted_frame, load_frames, mentions_frame, sentences_frame
 from transforms.clean import clean_document
 from transforms.entities import build_entities
-from transforms.extract import deduplicate
+from transforms.dedup import LoadedDoc, find_near_duplicates, plan_run
 from transforms.records import AnnotatedDoc, CleanDoc, RawDoc, Rejection
 from transforms.rows import document_row, mention_rows, quarantine_row, removed_line_rows, sentence_rows
 from warehouse.duck import refresh_views
-from warehouse.lake import ENTITIES_FILE, Lake
+from warehouse.lake import Lake
 
 T = TypeVar("T")
 Row = dict[str, Any]
@@ -51,6 +51,7 @@ class RunSummary:
     n_loaded: int = 0
     n_skipped: int = 0
     n_quarantined: int = 0
+    n_duplicates: int = 0
     n_mentions: int = 0
     n_entities: int = 0
     seconds: dict[str, float] = field(default_factory=lambda: {s: 0.0 for s in ("extract", "clean", "annotate", "quality", "load")})
@@ -124,24 +125,31 @@ def check_stage(stage: Stage, frames: dict[str, list[Row]], run_id: str) -> list
 
 
 @task(name="read-lake", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def read_lake_state(data_dir: str) -> tuple[dict[str, str], list[Row]]:
-    """doc_id -> source_path of loaded documents, and the loaded mentions entities are built from."""
+def read_loaded(data_dir: str) -> dict[str, LoadedDoc]:
+    """doc_id -> what the lake holds about each loaded document (its latest row)."""
+    rows = Lake(Path(data_dir)).current_documents(columns=["doc_id", "source_path", "pipeline_version", "model_version", "duplicate_of"])
+    return {row["doc_id"]: LoadedDoc(**row) for row in rows}
+
+
+@task(name="read-lake-bodies", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+def read_original_bodies(data_dir: str) -> list[tuple[str, str]]:
+    """(doc_id, body) of the loaded documents that are not copies, in load order."""
+    rows = Lake(Path(data_dir)).current_documents(columns=["doc_id", "body", "duplicate_of", "run_id"])
+    return [(r["doc_id"], r["body"]) for r in sorted(rows, key=lambda r: (r["run_id"], r["doc_id"])) if r["duplicate_of"] is None]
+
+
+@task(name="read-lake-mentions", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+def read_current_mentions(data_dir: str) -> list[Row]:
+    """The mentions entities are built from: each loaded document's latest run."""
+    return Lake(Path(data_dir)).current_rows("mentions", columns=["doc_id", "text", "label", "entity_id"])
+
+
+@task(name="load", cache_policy=NO_CACHE)
+def publish(data_dir: str, run_id: str, tables: dict[str, list[Row]], ingest_date: date) -> list[str]:
+    """Commit this run's tables as one new lake snapshot (entities replaced whole) and refresh
+    the DuckDB views. No retries: a commit is all or nothing, and the lock is held."""
     lake = Lake(Path(data_dir))
-    mentions = lake.read("mentions", columns=["doc_id", "text", "label", "entity_id"]).to_pylist()
-    return lake.loaded_documents(), mentions
-
-
-@task(name="record-run", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def record_run(data_dir: str, row: Row) -> None:
-    Lake(Path(data_dir)).write_rows("runs", [row], stem=row["run_id"])
-
-
-@task(name="load", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def publish(data_dir: str, run_id: str, tables: dict[str, list[Row]]) -> list[str]:
-    """Write this run's Parquet files (entities replaced whole) and refresh the DuckDB views."""
-    lake = Lake(Path(data_dir))
-    for name, rows in tables.items():
-        lake.write_rows(name, rows, stem=ENTITIES_FILE.removesuffix(".parquet") if name == "entities" else run_id)
+    lake.commit(run_id, tables, ingest_date=ingest_date)
     views = refresh_views(lake)
     get_run_logger().info("load: wrote %s", ", ".join(f"{len(rows)} {name}" for name, rows in tables.items()))
     return views
@@ -169,6 +177,7 @@ def _run_row(summary: RunSummary, *, started_at: datetime, finished_at: datetime
         "n_loaded": summary.n_loaded,
         "n_skipped": summary.n_skipped,
         "n_quarantined": summary.n_quarantined,
+        "n_duplicates": summary.n_duplicates,
         "n_mentions": summary.n_mentions,
         **{f"{stage}_s": round(seconds, 3) for stage, seconds in summary.seconds.items()},
         "model": model,
@@ -185,31 +194,51 @@ def etl_flow(
     batch_size: int | None = None,
     max_file_mb: float | None = None,
 ) -> RunSummary:
-    """Load news articles from `inputs` (files or folders) into the warehouse in `data_dir`."""
+    """Load news articles from `inputs` (files or folders) into the warehouse in `data_dir`.
+
+    The run holds the data dir's lock from reading the lake to publishing, so a second run
+    started meanwhile waits, then finds this one's documents loaded.
+    """
     settings = Settings.load(data_dir=data_dir, model=model, batch_size=batch_size, max_file_mb=max_file_mb)
+    logger = get_run_logger()
+    lake = Lake(settings.data_dir)
+
+    def waiting(holder: str) -> None:
+        logger.warning("data dir %s is being loaded by %s; waiting for it to finish", settings.data_dir, holder)
+
+    with lake.lock(on_wait=waiting):
+        lake.check_version()
+        leftovers = lake.recover()
+        if leftovers:
+            logger.warning("removed %d leftovers of an interrupted run: %s", len(leftovers), ", ".join(p.name for p in leftovers))
+        return _run(inputs, settings)
+
+
+def _run(inputs: list[str], settings: Settings) -> RunSummary:
     data_dir = str(settings.data_dir)
     logger = get_run_logger()
     started_at = datetime.now(timezone.utc)
     summary = RunSummary(run_id=new_run_id(started_at), data_dir=data_dir)
     paths = discover(inputs)
     summary.n_input = len(paths)
-    model_label = f"{settings.model}"
-    record_run(data_dir, _run_row(summary, started_at=started_at, finished_at=None, model=model_label))
+    model_label = model_version(settings.model)
+    versions = (PIPELINE_VERSION, model_label)
     logger.info("run %s: %d input files, data dir %s", summary.run_id, len(paths), data_dir)
 
     rejections: list[Rejection] = []
     dq_rows: list[Row] = []
     try:
         with _timed(summary, "extract"):
-            loaded, lake_mentions = read_lake_state(data_dir)
+            loaded = read_loaded(data_dir)
             raw: list[RawDoc] = []
             for batch in batched(paths, settings.batch_size):
                 docs, rejected = extract_batch(batch, settings.max_file_bytes)
                 raw += docs
                 rejections += rejected
-            new, unchanged, duplicates = deduplicate(raw, loaded)
-            rejections += duplicates
-            summary.n_skipped = len(unchanged)
+            plan = plan_run(raw, loaded, versions=versions)
+            new = plan.process
+            summary.n_skipped = len(plan.unchanged)
+            current = {doc_id for doc_id, d in loaded.items() if (d.pipeline_version, d.model_version) == versions}
         with _timed(summary, "quality"):
             dq_rows += check_stage(Stage.EXTRACT, {"extracted": extracted_frame(new)}, summary.run_id)
 
@@ -219,8 +248,16 @@ def etl_flow(
                 docs_clean, rejected = clean_batch(batch)
                 cleaned += docs_clean
                 rejections += rejected
+            copies = dict(plan.exact_copies)
+            originals = [(d.doc_id, d.cleaned.body) for d in cleaned if d.doc_id not in copies]
+            if originals:  # a re-run with nothing new reads no bodies
+                copies.update(find_near_duplicates(originals, read_original_bodies(data_dir)))
             ingested_at = datetime.now(timezone.utc)
-            documents = [document_row(d, run_id=summary.run_id, ingested_at=ingested_at) for d in cleaned]
+            documents = [
+                document_row(d, run_id=summary.run_id, ingested_at=ingested_at, pipeline_version=PIPELINE_VERSION,
+                             model_version=model_label, duplicate_of=copies.get(d.doc_id))
+                for d in cleaned
+            ]
             removed = [row for d in cleaned for row in removed_line_rows(d, run_id=summary.run_id)]
         with _timed(summary, "quality"):
             raw_text = {d.doc_id: d.raw.text for d in cleaned}
@@ -228,7 +265,7 @@ def etl_flow(
 
         with _timed(summary, "annotate"):
             annotated: list[AnnotatedDoc] = []
-            for batch in batched(cleaned, settings.batch_size):
+            for batch in batched([d for d in cleaned if d.doc_id not in copies], settings.batch_size):
                 docs_annotated, rejected = annotate_batch(batch, settings.model, settings.batch_size)
                 annotated += docs_annotated
                 rejections += rejected
@@ -246,30 +283,31 @@ def etl_flow(
                 summary.run_id,
             )
 
-        with _timed(summary, "load"):
-            entities = build_entities([*lake_mentions, *mentions])
-        with _timed(summary, "quality"):
-            dq_rows += check_stage(Stage.LOAD, load_frames(documents, mentions, entities, loaded_doc_ids=loaded), summary.run_id)
+        tables: dict[str, list[Row]] = {"documents": documents, "sentences": sentences, "mentions": mentions, "removed_lines": removed}
+        if documents:  # entities change only when documents do; a re-run with nothing new keeps them
+            with _timed(summary, "load"):
+                reprocessed = {row["doc_id"] for row in documents}
+                lake_mentions = [m for m in read_current_mentions(data_dir) if m["doc_id"] not in reprocessed]
+                entities = build_entities([*lake_mentions, *mentions])
+                tables["entities"] = entities
+            with _timed(summary, "quality"):
+                dq_rows += check_stage(Stage.LOAD, load_frames(documents, mentions, entities, loaded_doc_ids=current), summary.run_id)
+            summary.n_entities = len(entities)
+        else:
+            summary.n_entities = Lake(settings.data_dir).read("entities", columns=["entity_id"]).num_rows
 
-        summary.n_loaded, summary.n_mentions, summary.n_entities = len(documents), len(mentions), len(entities)
+        summary.n_loaded, summary.n_mentions = len(documents), len(mentions)
+        summary.n_duplicates = sum(1 for row in documents if row["duplicate_of"] is not None)
         _count_rejections(summary, rejections)
         summary.status = RunStatus.COMPLETED.value
         with _timed(summary, "load"):
-            publish(
-                data_dir,
-                summary.run_id,
-                {
-                    "documents": documents,
-                    "sentences": sentences,
-                    "mentions": mentions,
-                    "removed_lines": removed,
-                    "quarantine": _quarantine_rows(rejections, summary.run_id),
-                    "dq_results": dq_rows,
-                    "entities": entities,
-                },
-            )
-            record_run(data_dir, _run_row(summary, started_at=started_at, finished_at=datetime.now(timezone.utc), model=model_label))
+            tables["quarantine"] = _quarantine_rows(rejections, summary.run_id)
+            tables["dq_results"] = dq_rows
+            tables["runs"] = [_run_row(summary, started_at=started_at, finished_at=datetime.now(timezone.utc), model=model_label)]
+            publish(data_dir, summary.run_id, tables, started_at.date())
     except BaseException as error:
+        if summary.status == RunStatus.COMPLETED.value:
+            raise  # the commit itself failed (or was interrupted): the lake is as before the run
         summary.status = RunStatus.FAILED.value
         summary.error = str(error)
         if isinstance(error, quality.QualityGateFailed):
@@ -278,9 +316,13 @@ def etl_flow(
         publish(
             data_dir,
             summary.run_id,
-            {"quarantine": _quarantine_rows(rejections, summary.run_id), "dq_results": dq_rows},
+            {
+                "quarantine": _quarantine_rows(rejections, summary.run_id),
+                "dq_results": dq_rows,
+                "runs": [_run_row(summary, started_at=started_at, finished_at=datetime.now(timezone.utc), model=model_label)],
+            },
+            started_at.date(),
         )
-        record_run(data_dir, _run_row(summary, started_at=started_at, finished_at=datetime.now(timezone.utc), model=model_label))
         raise
     logger.info("run %s completed: %s", summary.run_id, {k: v for k, v in asdict(summary).items() if k.startswith("n_")})
     return summary

@@ -55,7 +55,7 @@ FURNITURE_PATTERN: Final[str] = (
 CONTRACT: Final[Mapping[Stage, tuple[Expectation, ...]]] = {
     Stage.EXTRACT: (
         _e("extracted", "ExpectColumnValuesToNotBeNull", column="doc_id"),
-        _e("extracted", "ExpectColumnValuesToBeUnique", column="doc_id", why="duplicates are quarantined before this check"),
+        _e("extracted", "ExpectColumnValuesToBeUnique", column="doc_id", why="an exact copy gets its own doc_id (content and path) before this check"),
         _e("extracted", "ExpectColumnValuesToNotBeNull", column="source_path"),
         _e("extracted", "ExpectColumnValuesToBeBetween", column="n_chars", min_value=1, why="empty files are quarantined"),
         _e("extracted", "ExpectColumnValuesToBeInSet", column="encoding",

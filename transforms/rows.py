@@ -11,8 +11,16 @@ from transforms.records import AnnotatedDoc, CleanDoc, Rejection
 Row = dict[str, Any]
 
 
-def document_row(doc: CleanDoc, *, run_id: str, ingested_at: datetime) -> Row:
-    """The `documents` row of a cleaned document."""
+def document_row(
+    doc: CleanDoc,
+    *,
+    run_id: str,
+    ingested_at: datetime,
+    pipeline_version: str = "",
+    model_version: str = "",
+    duplicate_of: str | None = None,
+) -> Row:
+    """The `documents` row of a cleaned document, with its lineage (input hash, versions)."""
     c = doc.cleaned
     return {
         "doc_id": doc.doc_id,
@@ -31,6 +39,10 @@ def document_row(doc: CleanDoc, *, run_id: str, ingested_at: datetime) -> Row:
         "encoding": doc.raw.encoding,
         "run_id": run_id,
         "ingested_at": ingested_at,
+        "input_sha256": doc.raw.input_sha256,
+        "duplicate_of": duplicate_of,
+        "pipeline_version": pipeline_version,
+        "model_version": model_version,
     }
 
 
