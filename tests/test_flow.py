@@ -115,9 +115,15 @@ def test_every_input_file_ends_in_documents_or_quarantine(tmp_path: Path) -> Non
     n_docs = _one(data_dir, "select count(*) from documents")
     n_quarantined = _one(data_dir, "select count(*) from quarantine")
     assert n_files == n_docs + n_quarantined
-    assert (n_files, n_docs, n_quarantined) == (13, 6, 7)
+    assert (n_files, n_docs, n_quarantined) == (13, 8, 5)
     reasons = dict(query(data_dir, "select reason, count(*) from quarantine group by reason").rows)
-    assert reasons == {"empty": 2, "binary": 1, "unsupported_format": 1, "duplicate": 2, "empty_body": 1}
+    assert reasons == {"empty": 2, "binary": 1, "unsupported_format": 1, "empty_body": 1}
+    # the copy and the link to 000 are kept, pointing at 000, and not annotated
+    copies = query(data_dir, """
+        select c.source_path, (select count(*) from mentions m where m.doc_id = c.doc_id)
+        from documents c join documents o on c.duplicate_of = o.doc_id
+        where o.source_path like '%000_3c68401bbd99f25e.txt' order by c.source_path""").rows
+    assert [(Path(p).name, n) for p, n in copies] == [("copy of 000.txt", 0), ("link-to-000.txt", 0)]
     body = _one(data_dir, "select body from documents where source_path like '%Ünïcode name £.txt'")
     assert body == "“The pound fell to $1.20 against the dollar, a level last seen in 1985,” traders said on Monday."
 
