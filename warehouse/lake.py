@@ -200,7 +200,8 @@ class Lake:
         """Publish `tables` (rows or Arrow tables, built with their schemas) as one new snapshot.
 
         Appended tables get `<table>/ingest_date=<ingest_date>/<run_id>.parquet` (replacing a file
-        of that name); tables in REPLACED are replaced whole. Partitions that reach
+        of that name); tables in REPLACED are replaced whole. No rows write no file, unless the
+        table has none yet (so that its view can exist). Partitions that reach
         `compact_min_files` files are merged (None: never; default: the module's
         COMPACT_MIN_FILES, read at call time). Call it while holding `lock()`.
         Returns the new snapshot folder.
@@ -226,6 +227,8 @@ class Lake:
                 (staging / rel.parent).mkdir(parents=True, exist_ok=True)
                 os.link(path, staging / rel)
         for name, table in built.items():
+            if table.num_rows == 0 and (staging / name).is_dir() and any((staging / name).rglob("*.parquet")):
+                continue  # an empty file only makes a table exist; runs with nothing new add no files
             if name in REPLACED:
                 target = staging / name / ENTITIES_FILE if name == "entities" else staging / name / f"{name}.parquet"
             else:
