@@ -68,8 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     sql = commands.add_parser(
         "sql",
         help="run SQL on the warehouse (read-only)",
-        description="Run a query on a read-only DuckDB connection to DATA_DIR/warehouse.duckdb. Views: "
-        "documents, sentences, mentions, entities, removed_lines, quarantine, runs, dq_results.",
+        description="Run a query on a read-only DuckDB connection to DATA_DIR/warehouse.duckdb (works while "
+        "a run is loading). Views: documents, sentences, mentions, entities, removed_lines, quarantine, runs, "
+        "dq_results, and document_dates, documents_per_source_day, top_entities_weekly, "
+        "entity_cooccurrence_daily, quarantine_by_reason, run_history.",
     )
     sql.add_argument("query", metavar="QUERY", help="the SQL query, quoted")
     _data_dir_option(sql)

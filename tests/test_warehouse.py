@@ -222,3 +222,17 @@ def test_sql_reads_while_a_commit_replaces_the_database(lake: Lake) -> None:
         refresh_views(lake)  # renames a new file over the one `reader` has open
         assert reader.execute("select count(*) from documents").fetchone() == (3,)
     assert query(lake.data_dir, "select count(*) from documents").rows == [(3,)]
+
+
+def test_sql_waits_briefly_for_a_tool_holding_a_read_write_connection(lake: Lake) -> None:
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(1); c.close()",
+         str(lake.data_dir / "warehouse.duckdb")],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    assert query(lake.data_dir, "select count(*) from documents").rows == [(2,)]
+    holder.wait()
