@@ -8,9 +8,12 @@ with source as (
     select * from read_parquet('{{lake}}/documents/*/*.parquet', hive_partitioning = true, union_by_name = true)
 ),
 
+latest as (
+    select doc_id, max(run_id) as run_id from source group by doc_id
+),
+
 final as (
-    select * from source
-    qualify row_number() over (partition by doc_id order by run_id desc) = 1
+    select source.* from source semi join latest using (doc_id, run_id)
 )
 
 select * from final;
