@@ -11,7 +11,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test venv lock clean-data browser bench
+.PHONY: run test venv lock clean-data browser bench bench-warehouse
 
 run: $(STAMP)
 	$(VENV)/bin/newsetl run
@@ -52,6 +52,10 @@ lock: $(STAMP)
 	$(PY) -m pip install --quiet uv
 	$(VENV)/bin/uv pip compile requirements/requirements.in --python-version 3.11 \
 	    --generate-hashes --no-strip-extras --no-header -o requirements/lock.txt
+
+# Warehouse benchmark on ../shared/corpora/bbc (not part of `make test`; prints figures).
+bench-warehouse: $(STAMP)
+	$(PY) benchmarks/bench_warehouse.py
 
 clean-data:
 	rm -rf data

@@ -80,8 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     sql = commands.add_parser(
         "sql",
         help="run SQL on the warehouse (read-only)",
-        description="Run a query on a read-only DuckDB connection to DATA_DIR/warehouse.duckdb. Views: "
-        "documents, sentences, mentions, entities, removed_lines, quarantine, runs, dq_results.",
+        description="Run a query on a read-only DuckDB connection to DATA_DIR/warehouse.duckdb (works while "
+        "a run is loading). Views: documents, sentences, mentions, entities, removed_lines, quarantine, runs, "
+        "dq_results, and document_dates, documents_per_source_day, top_entities_weekly, "
+        "entity_cooccurrence_daily, quarantine_by_reason, run_history.",
     )
     sql.add_argument("query", metavar="QUERY", help="the SQL query, quoted")
     _data_dir_option(sql)
@@ -172,6 +174,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from flows.pipeline import dask_task_runner, etl_flow
     from flows.quality import QualityGateFailed
+    from warehouse.lake import LakeError
 
     flow = etl_flow
     if args.dask or args.dask_address:
@@ -189,6 +192,9 @@ def _run(args: argparse.Namespace) -> int:
     except ModelNotFound as error:
         print(f"newsetl: run failed: {error}", file=sys.stderr)
         return EXIT_ERROR
+    except LakeError as error:
+        print(f"newsetl: {error}", file=sys.stderr)
+        return EXIT_ERROR
     except QualityGateFailed as error:
         print(f"newsetl: run failed: {error}", file=sys.stderr)
         print(f"details: newsetl sql \"select * from dq_results where not success\" --data-dir {settings.data_dir}", file=sys.stderr)
@@ -200,6 +206,7 @@ def _run(args: argparse.Namespace) -> int:
         f"  files read   {summary.n_input}\n"
         f"  loaded       {summary.n_loaded}\n"
         f"  unchanged    {summary.n_skipped} (already loaded)\n"
+        f"  duplicates   {summary.n_duplicates} (loaded with duplicate_of, not annotated)\n"
         f"  quarantined  {summary.n_quarantined}{f' ({reasons})' if reasons else ''}\n"
         f"  mentions     {summary.n_mentions}\n"
         f"  entities     {summary.n_entities} (in the warehouse)\n"

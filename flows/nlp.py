@@ -67,3 +67,13 @@ def _load_pipeline(model: str) -> Language:
     nlp.add_pipe("newsetl_entities", last=True)
     return nlp
 
+
+
+def model_version(model: str) -> str:
+    """`name==version` of a spaCy pipeline without loading it (package metadata or meta.json);
+    the name alone when neither says."""
+    if Path(model).is_dir():
+        meta = spacy.util.get_model_meta(Path(model))
+        return f"{meta.get('lang', '')}_{meta.get('name', model)}=={meta.get('version', '')}"
+    found = spacy.util.get_package_version(model)
+    return f"{model}=={found}" if found else model

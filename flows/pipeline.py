@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,7 +23,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import quality
-from flows.nlp import load_pipeline
+from flows.nlp import load_pipeline, model_version
 from flows.progress import StageProgress
 from flows.settings import Settings
 from flows.sources import discover, read_document
@@ -40,13 +40,13 @@ from transforms.checks import (
 )
 from transforms.clean import clean_document
 from transforms.entities import build_entities
-from transforms.extract import deduplicate
+from transforms.dedup import LoadedDoc, find_near_duplicates, plan_run
 from transforms.language import detect_language
 from transforms.records import AnnotatedDoc, CleanDoc, RawDoc, Rejection
 from transforms.report import render_report
 from transforms.rows import document_row, mention_rows, quarantine_row, removed_line_rows, sentence_rows
 from warehouse.duck import refresh_views
-from warehouse.lake import ENTITIES_FILE, Lake
+from warehouse.lake import Lake
 
 T = TypeVar("T")
 Row = dict[str, Any]
@@ -68,6 +68,7 @@ class RunSummary:
     n_loaded: int = 0
     n_skipped: int = 0
     n_quarantined: int = 0
+    n_duplicates: int = 0
     n_mentions: int = 0
     n_entities: int = 0
     entity_density: float | None = None
@@ -167,27 +168,39 @@ def check_stage(stage: Stage, frames: dict[str, list[Row]], run_id: str, params:
 
 
 @task(name="read-lake", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def read_lake_state(data_dir: str) -> tuple[dict[str, str], list[Row], list[float]]:
-    """doc_id -> source_path of loaded documents, the loaded mentions entities are built from,
-    and the entity densities of the last completed runs that annotated something."""
+def read_loaded(data_dir: str) -> dict[str, LoadedDoc]:
+    """doc_id -> what the lake holds about each loaded document (its latest row)."""
+    rows = Lake(Path(data_dir)).current_documents(columns=["doc_id", "source_path", "pipeline_version", "model_version", "duplicate_of"])
+    return {row["doc_id"]: LoadedDoc(**row) for row in rows}
+
+
+@task(name="read-lake-bodies", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+def read_original_bodies(data_dir: str) -> list[tuple[str, str]]:
+    """(doc_id, body) of the loaded documents that are not copies, in load order."""
+    rows = Lake(Path(data_dir)).current_documents(columns=["doc_id", "body", "duplicate_of", "run_id"])
+    return [(r["doc_id"], r["body"]) for r in sorted(rows, key=lambda r: (r["run_id"], r["doc_id"])) if r["duplicate_of"] is None]
+
+
+@task(name="read-lake-runs", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+def read_recent_densities(data_dir: str) -> list[float]:
+    """Entity densities of the last completed runs that annotated something, oldest first."""
+    runs = Lake(Path(data_dir)).read("runs").to_pylist()
+    recent = [r["entity_density"] for r in sorted(runs, key=lambda r: r["run_id"]) if r["status"] == "completed" and r.get("entity_density")]
+    return recent[-RECENT_RUNS:]
+
+
+@task(name="read-lake-mentions", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+def read_current_mentions(data_dir: str) -> list[Row]:
+    """The mentions entities are built from: each loaded document's latest run."""
+    return Lake(Path(data_dir)).current_rows("mentions", columns=["doc_id", "text", "label", "entity_id"])
+
+
+@task(name="load", cache_policy=NO_CACHE)
+def publish(data_dir: str, run_id: str, tables: dict[str, list[Row]], ingest_date: date) -> list[str]:
+    """Commit this run's tables as one new lake snapshot (entities replaced whole) and refresh
+    the DuckDB views. No retries: a commit is all or nothing, and the lock is held."""
     lake = Lake(Path(data_dir))
-    mentions = lake.read("mentions", columns=["doc_id", "text", "label", "entity_id"]).to_pylist()
-    runs = lake.read("runs", columns=["run_id", "status", "entity_density"]).to_pylist()
-    recent = [r["entity_density"] for r in sorted(runs, key=lambda r: r["run_id"]) if r["status"] == "completed" and r["entity_density"]]
-    return lake.loaded_documents(), mentions, recent[-RECENT_RUNS:]
-
-
-@task(name="record-run", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def record_run(data_dir: str, row: Row) -> None:
-    Lake(Path(data_dir)).write_rows("runs", [row], stem=row["run_id"])
-
-
-@task(name="load", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def publish(data_dir: str, run_id: str, tables: dict[str, list[Row]]) -> list[str]:
-    """Write this run's Parquet files (entities replaced whole) and refresh the DuckDB views."""
-    lake = Lake(Path(data_dir))
-    for name, rows in tables.items():
-        lake.write_rows(name, rows, stem=ENTITIES_FILE.removesuffix(".parquet") if name == "entities" else run_id)
+    lake.commit(run_id, tables, ingest_date=ingest_date)
     views = refresh_views(lake)
     get_run_logger().info("load: wrote %s", ", ".join(f"{len(rows)} {name}" for name, rows in tables.items()))
     return views
@@ -245,6 +258,7 @@ def _run_row(summary: RunSummary, *, started_at: datetime, finished_at: datetime
         "n_loaded": summary.n_loaded,
         "n_skipped": summary.n_skipped,
         "n_quarantined": summary.n_quarantined,
+        "n_duplicates": summary.n_duplicates,
         "n_mentions": summary.n_mentions,
         "entity_density": summary.entity_density,
         **{f"{stage}_s": round(seconds, 3) for stage, seconds in summary.seconds.items()},
@@ -264,11 +278,31 @@ def etl_flow(
     min_body_chars: int | None = None,
     max_quarantined: float | None = None,
 ) -> RunSummary:
-    """Load news articles from `inputs` (files or folders) into the warehouse in `data_dir`."""
+    """Load news articles from `inputs` (files or folders) into the warehouse in `data_dir`.
+
+    The run holds the data dir's lock from reading the lake to publishing, so a second run
+    started meanwhile waits, then finds this one's documents loaded.
+    """
     settings = Settings.load(
         data_dir=data_dir, model=model, batch_size=batch_size, max_file_mb=max_file_mb,
         min_body_chars=min_body_chars, max_quarantined=max_quarantined,
     )
+    logger = get_run_logger()
+    lake = Lake(settings.data_dir)
+
+    def waiting(holder: str) -> None:
+        logger.warning("data dir %s is being loaded by %s; waiting for it to finish", settings.data_dir, holder)
+
+    with lake.lock(on_wait=waiting):
+        lake.check_version()
+        leftovers = lake.recover()
+        if leftovers:
+            logger.warning("removed %d leftovers of an interrupted run: %s", len(leftovers), ", ".join(p.name for p in leftovers))
+        summary = _run(inputs, settings)
+    return summary
+
+
+def _run(inputs: list[str], settings: Settings) -> RunSummary:
     data_dir = str(settings.data_dir)
     params = {
         "max_file_bytes": settings.max_file_bytes,
@@ -280,8 +314,8 @@ def etl_flow(
     summary = RunSummary(run_id=new_run_id(started_at), data_dir=data_dir)
     paths = discover(inputs)
     summary.n_input = len(paths)
-    model_label = f"{settings.model}"
-    record_run(data_dir, _run_row(summary, started_at=started_at, finished_at=None, model=model_label))
+    model_label = model_version(settings.model)
+    versions = (PIPELINE_VERSION, model_label)
     logger.info("run %s: %d input files, data dir %s", summary.run_id, len(paths), data_dir)
 
     rejections: list[Rejection] = []
@@ -299,7 +333,8 @@ def etl_flow(
 
     try:
         with _timed(summary, "extract"):
-            loaded, lake_mentions, recent_densities = read_lake_state(data_dir)
+            loaded = read_loaded(data_dir)
+            recent_densities = read_recent_densities(data_dir)
             raw: list[RawDoc] = []
             # Batches are submitted to the flow's task runner (threads, or Dask workers with --dask)
             # and gathered in order, so the output does not depend on the runner.
@@ -310,9 +345,10 @@ def etl_flow(
                 progress.advance(len(docs) + len(rejected))
                 raw += docs
                 rejections += rejected
-            new, unchanged, duplicates = deduplicate(raw, loaded)
-            rejections += duplicates
-            summary.n_skipped = len(unchanged)
+            plan = plan_run(raw, loaded, versions=versions)
+            new = plan.process
+            summary.n_skipped = len(plan.unchanged)
+            current = {doc_id for doc_id, d in loaded.items() if (d.pipeline_version, d.model_version) == versions}
         dropped = gate(Stage.EXTRACT, {"extracted": extracted_frame(new)})
         new = [d for d in new if d.doc_id not in dropped]
 
@@ -327,9 +363,15 @@ def etl_flow(
                 cleaned += docs_clean
                 rejections += rejected_clean
                 languages.update(batch_languages)
+            copies = dict(plan.exact_copies)
+            originals = [(d.doc_id, d.cleaned.body) for d in cleaned if d.doc_id not in copies]
+            if originals:  # a re-run with nothing new reads no bodies
+                copies.update(find_near_duplicates(originals, read_original_bodies(data_dir)))
             ingested_at = datetime.now(timezone.utc)
             documents = [
-                document_row(d, language=languages[d.doc_id], run_id=summary.run_id, ingested_at=ingested_at) for d in cleaned
+                document_row(d, language=languages[d.doc_id], run_id=summary.run_id, ingested_at=ingested_at,
+                             pipeline_version=PIPELINE_VERSION, model_version=model_label, duplicate_of=copies.get(d.doc_id))
+                for d in cleaned
             ]
         raw_text = {d.doc_id: d.raw.text for d in cleaned}
         dropped = gate(Stage.CLEAN, {"documents": documents_frame(documents, raw_text)})
@@ -337,8 +379,9 @@ def etl_flow(
         documents = [row for row in documents if row["doc_id"] not in dropped]
 
         with _timed(summary, "annotate"):
-            # The model reads English; other languages are loaded, flagged, and not annotated.
-            english = [d for d in cleaned if languages[d.doc_id] == "en"]
+            # Copies are not annotated twice; the model reads English, so other languages are
+            # loaded, flagged, and not annotated.
+            english = [d for d in cleaned if d.doc_id not in copies and languages[d.doc_id] == "en"]
             annotated: list[AnnotatedDoc] = []
             annotating = [
                 annotate_batch.submit(batch, settings.model, settings.batch_size) for batch in batched(english, settings.batch_size)
@@ -366,9 +409,7 @@ def etl_flow(
         )
         removed = [row for d in cleaned if d.doc_id in bodies for row in removed_line_rows(d, run_id=summary.run_id)]
 
-        with _timed(summary, "load"):
-            all_mentions = [*lake_mentions, *mentions]
-            entities = build_entities(all_mentions)
+        tables: dict[str, list[Row]] = {"documents": documents, "sentences": sentences, "mentions": mentions, "removed_lines": removed}
         annotated_chars = sum(len(bodies[doc_id]) for doc_id in annotated_ids)
         summary.entity_density = 1000 * len(mentions) / annotated_chars if annotated_chars else None
         _count_rejections(summary, rejections)
@@ -379,32 +420,36 @@ def etl_flow(
             entity_density=summary.entity_density if len(annotated_ids) >= MIN_DOCS_FOR_DENSITY else None,
             recent_densities=recent_densities,
         )
+        if documents:  # entities change only when documents do; a re-run with nothing new keeps them
+            with _timed(summary, "load"):
+                reprocessed = {row["doc_id"] for row in documents}
+                lake_mentions = [m for m in read_current_mentions(data_dir) if m["doc_id"] not in reprocessed]
+                all_mentions = [*lake_mentions, *mentions]
+                entities = build_entities(all_mentions)
+                tables["entities"] = entities
+            summary.n_entities = len(entities)
+        else:
+            all_mentions, entities = [], []
+            summary.n_entities = Lake(settings.data_dir).read("entities", columns=["entity_id"]).num_rows
         gate(
             Stage.LOAD,
-            load_frames(documents, mentions, entities, loaded_doc_ids=loaded, all_mentions=all_mentions, run=run_checks),
+            load_frames(documents, mentions, entities, loaded_doc_ids=current, all_mentions=all_mentions, run=run_checks),
         )
 
-        summary.n_loaded, summary.n_mentions, summary.n_entities = len(documents), len(mentions), len(entities)
+        summary.n_loaded, summary.n_mentions = len(documents), len(mentions)
+        summary.n_duplicates = sum(1 for row in documents if row["duplicate_of"] is not None)
+        _count_rejections(summary, rejections)
         summary.status = RunStatus.COMPLETED.value
         with _timed(summary, "load"):
-            publish(
-                data_dir,
-                summary.run_id,
-                {
-                    "documents": documents,
-                    "sentences": sentences,
-                    "mentions": mentions,
-                    "removed_lines": removed,
-                    "quarantine": _quarantine_rows(rejections, summary.run_id),
-                    "dq_results": dq_rows,
-                    "entities": entities,
-                },
-            )
-        with _timed(summary, "load"):
-            record_run(data_dir, _run_row(summary, started_at=started_at, finished_at=datetime.now(timezone.utc), model=model_label))
+            tables["quarantine"] = _quarantine_rows(rejections, summary.run_id)
+            tables["dq_results"] = dq_rows
+            tables["runs"] = [_run_row(summary, started_at=started_at, finished_at=datetime.now(timezone.utc), model=model_label)]
+            publish(data_dir, summary.run_id, tables, started_at.date())
         with _timed(summary, "quality"):
             build_data_docs(data_dir, summary.run_id)
     except BaseException as error:
+        if summary.status == RunStatus.COMPLETED.value:
+            raise  # the commit itself failed (or was interrupted): the lake is as before the run
         summary.status = RunStatus.FAILED.value
         summary.error = str(error)
         if isinstance(error, quality.QualityGateFailed):
@@ -413,9 +458,13 @@ def etl_flow(
         publish(
             data_dir,
             summary.run_id,
-            {"quarantine": _quarantine_rows(rejections, summary.run_id), "dq_results": dq_rows},
+            {
+                "quarantine": _quarantine_rows(rejections, summary.run_id),
+                "dq_results": dq_rows,
+                "runs": [_run_row(summary, started_at=started_at, finished_at=datetime.now(timezone.utc), model=model_label)],
+            },
+            started_at.date(),
         )
-        record_run(data_dir, _run_row(summary, started_at=started_at, finished_at=datetime.now(timezone.utc), model=model_label))
         build_data_docs(data_dir, summary.run_id)
         raise
     logger.info("run %s completed: %s", summary.run_id, {k: v for k, v in asdict(summary).items() if k.startswith("n_")})

@@ -106,7 +106,7 @@ ENCODINGS: Final[list[str]] = ["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-
 CONTRACT: Final[Mapping[Stage, tuple[Expectation, ...]]] = {
     Stage.EXTRACT: (
         _e("extracted", "ExpectColumnValuesToNotBeNull", column="doc_id"),
-        _e("extracted", "ExpectColumnValuesToBeUnique", column="doc_id", why="duplicates are set aside before this check"),
+        _e("extracted", "ExpectColumnValuesToBeUnique", column="doc_id", why="an exact copy gets its own doc_id (content and path) before this check"),
         _e("extracted", "ExpectColumnValuesToNotBeNull", column="source_path"),
         _e("extracted", "ExpectColumnValuesToBeInSet", column="encoding", value_set=ENCODINGS),
         _e("extracted", "ExpectColumnValuesToBeBetween", column="n_chars", min_value=1, action=_QUARANTINE,

@@ -28,7 +28,6 @@ class QuarantineReason(StrEnum):
     EMPTY = "empty"  # zero bytes or only whitespace
     BINARY = "binary"  # not text: control bytes, NULs
     UNSUPPORTED_FORMAT = "unsupported_format"  # PDF, images, archives, HTML (not yet supported)
-    DUPLICATE = "duplicate"  # same content as another input or an already loaded document
     EMPTY_BODY = "empty_body"  # nothing left after boilerplate removal
     BODY_TOO_SHORT = "body_too_short"  # a body under the minimum length (--min-body-chars)
     ANNOTATION_ERROR = "annotation_error"  # the NLP pipeline failed on this document

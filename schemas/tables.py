@@ -13,7 +13,7 @@ from typing import Any, Final
 import pyarrow as pa
 
 #: Version of the table layout, stored in each Parquet file's metadata.
-SCHEMA_VERSION: Final[str] = "1"
+SCHEMA_VERSION: Final[str] = "2"
 
 
 def _field(name: str, type_: pa.DataType, description: str, *, nullable: bool = False) -> pa.Field:
@@ -42,6 +42,10 @@ DOCUMENTS: Final[pa.Schema] = pa.schema(
         _field("language", pa.string(), "ISO 639-1 language of the body (py3langid); only 'en' is annotated"),
         _field("run_id", pa.string(), "run that loaded the document"),
         _field("ingested_at", _UTC, "when the run loaded the document (UTC)"),
+        _field("input_sha256", pa.string(), "SHA-256 of the input file's bytes (lineage)"),
+        _field("duplicate_of", pa.string(), "doc_id of the first copy when this is an exact or near-duplicate (not annotated)", nullable=True),
+        _field("pipeline_version", pa.string(), "newsetl version that loaded the row; a new one reprocesses the document"),
+        _field("model_version", pa.string(), "spaCy pipeline and version that annotated it; a new one reprocesses the document"),
     ]
 )
 """One row per loaded article."""
@@ -117,6 +121,7 @@ RUNS: Final[pa.Schema] = pa.schema(
         _field("n_loaded", pa.int64(), "documents loaded by this run"),
         _field("n_skipped", pa.int64(), "files already loaded by an earlier run, unchanged"),
         _field("n_quarantined", pa.int64(), "files set aside with a reason"),
+        _field("n_duplicates", pa.int64(), "loaded documents that copy an earlier one (exact or near), not annotated"),
         _field("n_mentions", pa.int64(), "mentions loaded by this run"),
         _field("entity_density", pa.float64(), "mentions per 1,000 characters of annotated body", nullable=True),
         _field("extract_s", pa.float64(), "seconds spent extracting"),

@@ -23,11 +23,12 @@ def small_warehouse(tmp_path: Path) -> Path:
 
     lake = Lake(tmp_path)
     now = datetime(2026, 11, 21, tzinfo=timezone.utc)
+    lineage = {"input_sha256": "0" * 64, "pipeline_version": "0.1.0", "model_version": "m==1"}
     rows = [
         {"doc_id": "d1", "source_path": "a.txt", "title": "Alpha, \"quoted\"", "body": "Body one.", "n_chars_raw": 20,
-         "n_chars_body": 9, "encoding": "utf-8", "language": "en", "run_id": "r1", "ingested_at": now},
+         "n_chars_body": 9, "encoding": "utf-8", "language": "en", "run_id": "r1", "ingested_at": now, **lineage},
         {"doc_id": "d2", "source_path": "b.txt", "title": None, "body": "Body two.", "n_chars_raw": 20,
-         "n_chars_body": 9, "encoding": "utf-8", "language": "en", "run_id": "r1", "ingested_at": now},
+         "n_chars_body": 9, "encoding": "utf-8", "language": "en", "run_id": "r1", "ingested_at": now, **lineage},
     ]
     lake.write_rows("documents", rows, stem="r1")
     refresh_views(lake)

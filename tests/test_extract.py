@@ -10,7 +10,7 @@ import pytest
 
 from flows.sources import InputNotFound, discover, read_document
 from schemas import QuarantineReason, Stage
-from transforms.extract import content_id, deduplicate, extract_document
+from transforms.extract import content_id, extract_document
 from transforms.records import RawDoc, Rejection
 
 ARTICLE = "Rain in Spain\n\nThe rain in Spain falls mainly on the plain, forecasters said on Tuesday.\n"
@@ -79,21 +79,6 @@ def test_bbc_latin1_article_keeps_its_pound_sign(shared: Path) -> None:
     doc = _doc(path.read_bytes(), str(path))
     assert doc.encoding in {"cp1252", "latin-1"}
     assert "£" in doc.text and "\ufffd" not in doc.text
-
-
-def test_deduplicate_separates_new_unchanged_and_duplicates() -> None:
-    a, b = _doc(b"Alpha story text.", "in/a.txt"), _doc(b"Beta story text.", "in/b.txt")
-    a_copy = _doc(b"Alpha story text.", "in/copy-of-a.txt")
-    b_moved = _doc(b"Beta story text.", "in/moved-b.txt")
-    loaded = {b.doc_id: "in/b.txt"}
-    new, unchanged, rejections = deduplicate([a, b, a_copy, b_moved], loaded)
-    assert new == [a]
-    assert unchanged == [b]
-    assert [(r.source_path, r.reason) for r in rejections] == [
-        ("in/copy-of-a.txt", QuarantineReason.DUPLICATE),
-        ("in/moved-b.txt", QuarantineReason.DUPLICATE),
-    ]
-    assert "in/a.txt" in rejections[0].detail and "in/b.txt" in rejections[1].detail
 
 
 def test_discover_walks_folders_follows_links_once_and_keeps_found_paths(tmp_path: Path) -> None:

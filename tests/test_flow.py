@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from flows.cli import main
+from flows.settings import SAMPLE_CORPUS
 from warehouse.duck import query
 
 from .conftest import FIXTURES
@@ -110,3 +112,51 @@ def test_a_failed_critical_expectation_stops_the_run_and_loads_nothing(
     assert query(data_dir, "select status from runs").rows == [("failed",)]
     assert _one(data_dir, "select count(*) from dq_results where not success and column_name = 'slice_matches'") == 1
     assert not (data_dir / "lake" / "documents").exists()
+
+
+def test_a_rerun_does_not_call_spacy_and_new_files_are_the_only_ones_processed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.pipeline
+
+    inputs = tmp_path / "in"
+    shutil.copytree(SAMPLE_CORPUS, inputs)
+    data_dir = tmp_path / "data"
+    assert main(["run", str(inputs), "--data-dir", str(data_dir)]) == 0
+    annotated: list[str] = []
+    real = flows.pipeline.annotate_documents
+
+    def counting(nlp: object, docs: list[object], **kwargs: object) -> object:
+        annotated.extend(d.source_path for d in docs)  # type: ignore[attr-defined]
+        return real(nlp, docs, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(flows.pipeline, "annotate_documents", counting)
+    assert main(["run", str(inputs), "--data-dir", str(data_dir)]) == 0
+    assert annotated == []
+    from transforms.clean import clean_text
+
+    paragraphs = [p for f in sorted(SAMPLE_CORPUS.glob("*.txt")) for p in clean_text(f.read_text()).body.split("\n\n") if len(p) >= 220]
+    for i in range(10):  # ten distinct new stories (not near-duplicates of each other)
+        (inputs / f"new-{i}.txt").write_text(f"Story {i}\n\n{paragraphs[i * 3]}\n")
+    assert main(["run", str(inputs), "--data-dir", str(data_dir)]) == 0
+    assert sorted(Path(p).name for p in annotated) == sorted(f"new-{i}.txt" for i in range(10))
+    assert query(data_dir, "select n_loaded, n_skipped from runs order by run_id").rows == [(5, 0), (0, 5), (10, 5)]
+    assert _one(data_dir, "select count(*) from documents") == 15
+
+
+def test_a_new_pipeline_version_reprocesses_and_the_views_show_one_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import flows.pipeline
+
+    loaded = tmp_path / "data"
+    assert main(["run", "--data-dir", str(loaded)]) == 0
+    tables = ["documents", "sentences", "mentions", "entities", "removed_lines"]
+    before = {t: _one(loaded, f"select count(*) from {t}") for t in tables}
+    monkeypatch.setattr(flows.pipeline, "PIPELINE_VERSION", "99.0.0")
+    assert main(["run", "--data-dir", str(loaded)]) == 0
+    assert {t: _one(loaded, f"select count(*) from {t}") for t in tables} == before
+    assert query(loaded, "select distinct pipeline_version from documents").rows == [("99.0.0",)]
+    latest = _one(loaded, "select max(run_id) from runs")
+    assert query(loaded, "select distinct run_id from mentions").rows == [(latest,)]
+    assert query(loaded, "select n_loaded, n_skipped from runs order by run_id desc limit 1").rows == [(5, 0)]
+    raw = query(loaded, f"select count(*) from read_parquet('{loaded.resolve()}/lake/documents/*/*.parquet')").rows
+    assert raw == [(before["documents"] * 2,)], "the old version's rows stay in the lake, out of the views"

@@ -82,8 +82,6 @@ def test_every_file_is_in_documents_or_quarantine(hostile: tuple[Path, Path]) ->
         ("whitespace.txt", "empty"),
         ("binary.txt", "binary"),
         ("furniture.txt", "empty_body"),
-        ("x-duplicate.txt", "duplicate"),
-        ("y-symlink.txt", "duplicate"),
         ("nav.html", "unsupported_format"),
         ("truncated.txt.gz", "unsupported_format"),
         ("report.pdf", "unsupported_format"),
@@ -116,12 +114,21 @@ def test_readable_files_are_loaded_intact(hostile: tuple[Path, Path], name: str,
     assert fragment in body and "\r" not in body and "\x00" not in body
 
 
+def test_copies_are_loaded_pointing_at_the_first_and_not_annotated(hostile: tuple[Path, Path]) -> None:
+    inputs, data_dir = hostile
+    copies = _rows(data_dir, """
+        select c.source_path, (select count(*) from mentions m where m.doc_id = c.doc_id)
+        from documents c join documents o on c.duplicate_of = o.doc_id
+        where o.source_path like '%/good.txt' order by c.source_path""")
+    assert [(Path(str(p)).name, n) for p, n in copies] == [("x-duplicate.txt", 0), ("y-symlink.txt", 0)]
+
+
 def test_a_non_english_article_is_loaded_flagged_and_not_annotated(hostile: tuple[Path, Path]) -> None:
     inputs, data_dir = hostile
     doc = _rows(data_dir, f"select doc_id, language from documents where source_path = '{inputs / 'french.txt'}'")
     assert [row[1] for row in doc] == ["fr"]
     assert _rows(data_dir, f"select count(*) from mentions where doc_id = '{doc[0][0]}'") == [(0,)]
-    english = _rows(data_dir, "select count(*) from documents where language = 'en'")[0][0]
+    english = _rows(data_dir, "select count(*) from documents where language = 'en' and duplicate_of is null")[0][0]
     assert english == 6
 
 
@@ -157,22 +164,29 @@ def test_a_short_body_is_quarantined_with_the_setting_named(tmp_path: Path) -> N
     assert len(rows) == 1 and rows[0][:2] == ("clean", "body_too_short") and "n_chars_body" in str(rows[0][2])
 
 
-def test_entity_density_collapsing_against_recent_runs_fails_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    def corpus(folder: Path, tag: str) -> Path:
-        folder.mkdir()
-        for seed in sorted(SAMPLE_CORPUS.glob("*.txt")):
-            for copy in range(4):  # 20 distinct documents
-                text = seed.read_text(encoding="utf-8") + f"\nThis is copy {copy} of batch {tag}, filed on Monday.\n"
-                (folder / f"{tag}-{copy}-{seed.name}").write_text(text, encoding="utf-8")
-        return folder
+def _distinct_articles(folder: Path, paragraphs: list[str]) -> Path:
+    """One article per pair of seed paragraphs: distinct content, no near-duplicates."""
+    folder.mkdir()
+    for i in range(0, len(paragraphs) - 1, 2):
+        title = " ".join(paragraphs[i].split()[:8])
+        (folder / f"article-{i // 2:02d}.txt").write_text(f"{title}\n\n{paragraphs[i]}\n\n{paragraphs[i + 1]}\n", encoding="utf-8")
+    return folder
 
+
+def test_entity_density_collapsing_against_recent_runs_fails_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from transforms.clean import clean_text
+
+    paragraphs = [
+        p for f in sorted(SAMPLE_CORPUS.glob("*.txt")) for p in clean_text(f.read_text(encoding="utf-8")).body.split("\n\n") if len(p) >= 120
+    ]
+    assert len(paragraphs) >= 80
     data_dir = tmp_path / "data"
-    assert main(["run", str(corpus(tmp_path / "first", "a")), "--data-dir", str(data_dir)]) == 0
+    assert main(["run", str(_distinct_articles(tmp_path / "first", paragraphs[:40])), "--data-dir", str(data_dir)]) == 0
     no_ner = tmp_path / "model-without-ner"
     spacy.blank("en").to_disk(no_ner)  # a pipeline that finds no entities at all
     capsys.readouterr()
-    code = main(["run", str(corpus(tmp_path / "second", "b")), "--data-dir", str(data_dir), "--model", str(no_ner)])
-    assert code == 2
+    second = _distinct_articles(tmp_path / "second", paragraphs[40:80])
+    assert main(["run", str(second), "--data-dir", str(data_dir), "--model", str(no_ner)]) == 2
     assert "entity_density_ratio" in capsys.readouterr().err
     assert [row[0] for row in _rows(data_dir, "select status from runs order by run_id")] == ["completed", "failed"]
     shutil.rmtree(no_ner)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Mapping, Sequence
 from typing import Final
 
 from schemas.reasons import QuarantineReason, Stage
@@ -105,36 +104,7 @@ def extract_document(source_path: str, data: bytes) -> RawDoc | Rejection:
     text = normalize_text(raw_text)
     if not text.strip():
         return reject(QuarantineReason.EMPTY, "the file has only whitespace")
-    return RawDoc(source_path=source_path, doc_id=content_id(text), text=text, encoding=encoding, n_bytes=len(data))
-
-
-def deduplicate(docs: Sequence[RawDoc], loaded: Mapping[str, str]) -> tuple[list[RawDoc], list[RawDoc], list[Rejection]]:
-    """Split decoded documents into new ones, unchanged ones and duplicates.
-
-    Input: documents in input order, and doc_id -> source_path of documents already loaded.
-    Output: (new, unchanged, rejections). A document already loaded from the same path is
-    unchanged (a re-run skips it); one whose content was loaded from another path, or that
-    repeats an earlier input of this batch, is a `duplicate` rejection naming the first copy.
-    """
-    new: list[RawDoc] = []
-    unchanged: list[RawDoc] = []
-    rejections: list[Rejection] = []
-    first: dict[str, str] = {}
-    for doc in docs:
-        if doc.doc_id in loaded:
-            if loaded[doc.doc_id] == doc.source_path:
-                unchanged.append(doc)
-            else:
-                rejections.append(
-                    Rejection(doc.source_path, Stage.EXTRACT, QuarantineReason.DUPLICATE,
-                              f"same content as {loaded[doc.doc_id]}, already loaded", doc.doc_id)
-                )
-        elif doc.doc_id in first:
-            rejections.append(
-                Rejection(doc.source_path, Stage.EXTRACT, QuarantineReason.DUPLICATE,
-                          f"same content as {first[doc.doc_id]} in this run", doc.doc_id)
-            )
-        else:
-            first[doc.doc_id] = doc.source_path
-            new.append(doc)
-    return new, unchanged, rejections
+    return RawDoc(
+        source_path=source_path, doc_id=content_id(text), text=text, encoding=encoding, n_bytes=len(data),
+        input_sha256=hashlib.sha256(data).hexdigest(),
+    )

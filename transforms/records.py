@@ -32,6 +32,7 @@ class RawDoc:
     text: str
     encoding: str
     n_bytes: int
+    input_sha256: str = ""  # SHA-256 of the input file's bytes, for lineage
 
 
 @dataclass(frozen=True, slots=True)

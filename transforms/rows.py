@@ -11,8 +11,17 @@ from transforms.records import AnnotatedDoc, CleanDoc, Rejection
 Row = dict[str, Any]
 
 
-def document_row(doc: CleanDoc, *, language: str, run_id: str, ingested_at: datetime) -> Row:
-    """The `documents` row of a cleaned document."""
+def document_row(
+    doc: CleanDoc,
+    *,
+    language: str,
+    run_id: str,
+    ingested_at: datetime,
+    pipeline_version: str = "",
+    model_version: str = "",
+    duplicate_of: str | None = None,
+) -> Row:
+    """The `documents` row of a cleaned document, with its lineage (input hash, versions)."""
     c = doc.cleaned
     return {
         "doc_id": doc.doc_id,
@@ -32,6 +41,10 @@ def document_row(doc: CleanDoc, *, language: str, run_id: str, ingested_at: date
         "language": language,
         "run_id": run_id,
         "ingested_at": ingested_at,
+        "input_sha256": doc.raw.input_sha256,
+        "duplicate_of": duplicate_of,
+        "pipeline_version": pipeline_version,
+        "model_version": model_version,
     }
 
 

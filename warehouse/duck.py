@@ -1,17 +1,23 @@
 """The DuckDB database over the lake: views from `warehouse/views/*.sql`, read-only queries.
 
-The database holds only views; the data stays in Parquet. Views are (re)created by the load step
-after it writes, with the lake's absolute path filled into each view's `{{lake}}` placeholder.
+The database holds only views; the data stays in Parquet. The views read `lake/` (the link to the
+current snapshot), so they never change between runs; the load step rebuilds the database in a
+temporary file and renames it over `warehouse.duckdb`, so no process ever holds a read-write
+connection to the live file and `newsetl sql` (read-only) works while a run is loading.
 """
 
 from __future__ import annotations
 
+import os
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from schemas import TABLES
 from warehouse.lake import Lake
 
 VIEWS_DIR = Path(__file__).parent / "views"
@@ -23,13 +29,15 @@ class WarehouseMissing(FileNotFoundError):
 
 
 def view_files() -> dict[str, Path]:
-    """View name -> its .sql file."""
-    return {path.stem: path for path in sorted(VIEWS_DIR.glob("*.sql"))}
+    """View name -> its .sql file: the tables' views first, then the views built on them."""
+    files = {path.stem: path for path in sorted(VIEWS_DIR.glob("*.sql"))}
+    return {name: files[name] for name in sorted(files, key=lambda n: (n not in TABLES, n))}
 
 
 def view_sql(name: str, lake_root: Path) -> str:
-    """The CREATE VIEW statement of one view, for a lake at `lake_root`."""
-    literal = str(lake_root.resolve()).replace("'", "''")
+    """The CREATE VIEW statement of one view, for a lake at `lake_root` (the link itself is kept,
+    not resolved, so the views follow each new snapshot)."""
+    literal = str(lake_root.parent.resolve() / lake_root.name).replace("'", "''")
     return view_files()[name].read_text(encoding="utf-8").replace("{{lake}}", literal)
 
 
@@ -38,13 +46,28 @@ def database_path(data_dir: Path) -> Path:
 
 
 def refresh_views(lake: Lake) -> list[str]:
-    """Create or replace the view of every table that has Parquet files; return their names."""
+    """Build the view of every table that has Parquet files, and every other view whose tables
+    exist, in a new database file renamed over `warehouse.duckdb`; return the views' names."""
     created = []
-    with duckdb.connect(str(database_path(lake.data_dir))) as con:
-        for name in view_files():
-            if lake.files(name):
-                con.execute(view_sql(name, lake.root))
+    target = database_path(lake.data_dir)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with duckdb.connect(str(tmp)) as con:
+            for name in view_files():
+                if name in TABLES and not lake.files(name):
+                    continue
+                try:
+                    con.execute(view_sql(name, lake.root))
+                except duckdb.CatalogException:
+                    if name in TABLES:
+                        raise
+                    continue  # a view over a table that has no files yet
                 created.append(name)
+            con.execute("checkpoint")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
     return created
 
 
@@ -64,7 +87,18 @@ def query(data_dir: Path, sql: str) -> QueryResult:
     path = database_path(data_dir)
     if not path.exists():
         raise WarehouseMissing(f"no warehouse at {path}: run `newsetl run --data-dir {data_dir}` first")
-    with duckdb.connect(str(path), read_only=True) as con:
+    for attempt in range(_OPEN_ATTEMPTS):
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+            break
+        except duckdb.IOException as error:  # a tool holding a read-write connection: wait briefly
+            if "lock" not in str(error).lower() or attempt == _OPEN_ATTEMPTS - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+    with con:
         cursor = con.execute(sql)
         columns = [d[0] for d in cursor.description] if cursor.description else []
         return QueryResult(columns=columns, rows=cursor.fetchall())
+
+
+_OPEN_ATTEMPTS = 20

@@ -1,24 +1,63 @@
-"""The Parquet lake: one folder per table under `<data-dir>/lake/`, files written atomically.
+"""The Parquet lake: one folder per table, Hive-partitioned by ingest date, published atomically.
 
-Each run writes one file per table, `<table>/<run_id>.parquet`; `entities` is a single file
-replaced at every run. A file is written under a temporary name and renamed into place, so a
-reader never sees a partial file.
+Layout of a data dir:
+
+    lake -> .snapshots/<snapshot_id>         a symbolic link, swapped in one rename per commit
+    .snapshots/<snapshot_id>/
+        <table>/ingest_date=YYYY-MM-DD/<run_id>.parquet
+        entities/entities.parquet            replaced whole at every run
+        _lake.json                           schema version, run id and time of the commit
+    .lock                                    held (fcntl) by the run that loads the data dir
+
+A commit builds a complete new snapshot under `.snapshots/.staging-*`: the files of the current
+snapshot are hard-linked (no copy), this run's files are written beside them (zstd), small files
+of one partition are merged (compaction) and the manifest is written last. The staging folder is
+then renamed to its final name and the `lake` link is replaced by one `rename(2)`. A reader that
+follows `lake/` (DuckDB, pyarrow, a BI tool) therefore sees either the lake before the commit or
+after it, never a partial file or half a run; a process killed at any moment leaves the `lake`
+link on the old snapshot, and `recover()` removes what it left behind.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import json
 import os
+import shutil
+import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from schemas import SCHEMA_VERSION, TABLES, build_table, check_schema
 
 ENTITIES_FILE = "entities.parquet"
+#: Tables replaced whole at every commit instead of appended to; they are not partitioned.
+REPLACED: Final[frozenset[str]] = frozenset({"entities"})
+#: The Hive partition key of every appended table.
+PARTITION_KEY: Final[str] = "ingest_date"
+PARTITIONING: Final[ds.Partitioning] = ds.partitioning(pa.schema([(PARTITION_KEY, pa.date32())]), flavor="hive")
+MANIFEST = "_lake.json"
+SNAPSHOTS = ".snapshots"
+LOCK_FILE = ".lock"
+#: A partition with at least this many files is merged into one file by the next commit.
+COMPACT_MIN_FILES: int | None = 12
+
+
+class LakeError(RuntimeError):
+    """The data dir cannot be used as it is; the message says what to do."""
+
+
+class LakeBusy(LakeError):
+    """Another process holds the data dir's lock."""
 
 
 class Lake:
@@ -27,6 +66,9 @@ class Lake:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
         self.root = self.data_dir / "lake"
+        self.snapshots = self.data_dir / SNAPSHOTS
+
+    # --- reading -------------------------------------------------------------------------------
 
     def table_dir(self, name: str) -> Path:
         if name not in TABLES:
@@ -34,40 +76,232 @@ class Lake:
         return self.root / name
 
     def files(self, name: str) -> list[Path]:
-        """The Parquet files of a table, sorted by name (run ids sort by time)."""
+        """The committed Parquet files of a table, sorted by partition then name."""
         folder = self.table_dir(name)
-        return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
-
-    def write_rows(self, name: str, rows: Iterable[Mapping[str, Any]], *, stem: str) -> Path:
-        """Build `rows` with the table's schema and write them as `<name>/<stem>.parquet`."""
-        return self.write_table(name, build_table(rows, TABLES[name]), stem=stem)
-
-    def write_table(self, name: str, table: pa.Table, *, stem: str) -> Path:
-        """Write a table atomically (temporary file, fsync, rename); replaces a same-named file."""
-        check_schema(table, TABLES[name], name=name)
-        folder = self.table_dir(name)
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{stem}.parquet"
-        tmp = folder / f".{stem}.{uuid.uuid4().hex}.tmp"
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"newsetl.schema_version": SCHEMA_VERSION.encode()})
-        try:
-            pq.write_table(table, tmp, compression="zstd")
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return target
+        return sorted(folder.rglob("*.parquet")) if folder.is_dir() else []
 
     def read(self, name: str, *, columns: list[str] | None = None) -> pa.Table:
         """All rows of a table (an empty table with the schema when there are no files)."""
         schema = TABLES[name]
         if columns is not None:
             schema = pa.schema([schema.field(c) for c in columns])
-        parts = [pq.read_table(path, columns=columns, schema=schema) for path in self.files(name)]
+        parts = [pq.read_table(path, columns=columns, schema=schema, partitioning=None) for path in self.files(name)]
         return pa.concat_tables(parts) if parts else schema.empty_table()
 
-    def loaded_documents(self) -> dict[str, str]:
-        """doc_id -> source_path of every loaded document."""
-        table = self.read("documents", columns=["doc_id", "source_path"])
-        return dict(zip(table.column("doc_id").to_pylist(), table.column("source_path").to_pylist()))
+    def dataset(self, name: str) -> ds.Dataset:
+        """The table as a pyarrow dataset, with `ingest_date` from the Hive partitions."""
+        partitioning = None if name in REPLACED else PARTITIONING
+        return ds.dataset(self.table_dir(name), format="parquet", partitioning=partitioning)
+
+    def current_documents(self, *, columns: list[str]) -> list[dict[str, Any]]:
+        """The latest row (highest run_id) of every loaded document, with `columns`."""
+        table = self.read("documents", columns=sorted({"doc_id", "run_id", *columns}))
+        latest: dict[str, dict[str, Any]] = {}
+        for row in table.to_pylist():
+            kept = latest.get(row["doc_id"])
+            if kept is None or row["run_id"] > kept["run_id"]:
+                latest[row["doc_id"]] = row
+        return [{c: row[c] for c in columns} for row in latest.values()]
+
+    def current_rows(self, name: str, *, columns: list[str]) -> list[dict[str, Any]]:
+        """Rows of a per-document table (mentions, sentences, removed_lines) from each document's
+        latest run, as the views show them."""
+        current = {(r["doc_id"], r["run_id"]) for r in self.current_documents(columns=["doc_id", "run_id"])}
+        table = self.read(name, columns=sorted({"doc_id", "run_id", *columns}))
+        return [{c: row[c] for c in columns} for row in table.to_pylist() if (row["doc_id"], row["run_id"]) in current]
+
+    def manifest(self) -> dict[str, Any] | None:
+        """The current snapshot's `_lake.json`, or None before the first commit."""
+        path = self.root / MANIFEST
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    def check_version(self) -> None:
+        """Raise LakeError when the data dir was written by an incompatible newsetl.
+
+        Raises:
+            LakeError: `lake` is a plain folder (the layout before snapshots) or its schema
+                version differs from this newsetl's; load into a new data dir.
+        """
+        if self.root.exists() and not self.root.is_symlink():
+            raise LakeError(f"{self.root} is a folder from an older newsetl (before schema version {SCHEMA_VERSION}); load into a new --data-dir")
+        manifest = self.manifest()
+        if manifest is not None and manifest.get("schema_version") != SCHEMA_VERSION:
+            raise LakeError(
+                f"{self.root} has schema version {manifest.get('schema_version')}, this newsetl writes {SCHEMA_VERSION}; "
+                "load into a new --data-dir"
+            )
+
+    # --- concurrency and recovery -------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, *, wait: bool = True, on_wait: Any = None) -> Iterator[None]:
+        """Hold the data dir's exclusive lock (fcntl.flock on `.lock`); released on exit or death.
+
+        With `wait`, block until the holder is done (calling `on_wait(holder)` once first);
+        without, raise LakeBusy naming the holder.
+        """
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as error:
+                if error.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+                if not wait:
+                    raise LakeBusy(f"{self.data_dir} is being loaded by {holder}; try again when it has finished") from error
+                if on_wait is not None:
+                    on_wait(holder)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} since {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def current_snapshot(self) -> Path | None:
+        if not self.root.is_symlink():
+            return None
+        return self.data_dir / os.readlink(self.root)
+
+    def recover(self) -> list[Path]:
+        """Remove what interrupted commits left: staging folders, snapshots the `lake` link does
+        not point to, temporary links. Call it while holding `lock()`. Returns what was removed."""
+        removed: list[Path] = []
+        current = self.current_snapshot()
+        for path in sorted(self.data_dir.glob(".lake-*")):
+            path.unlink()
+            removed.append(path)
+        if self.snapshots.is_dir():
+            for path in sorted(self.snapshots.iterdir()):
+                if current is None or path.name != current.name:
+                    shutil.rmtree(path)
+                    removed.append(path)
+        return removed
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def write_rows(self, name: str, rows: Iterable[Mapping[str, Any]], *, stem: str) -> Path:
+        """Commit one table's rows as `<name>/ingest_date=<today>/<stem>.parquet` (for fixtures
+        and tools; the flow commits all its tables at once with `commit`)."""
+        with self.lock():
+            self.commit(stem, {name: rows})
+        return self.root
+
+    def commit(
+        self,
+        run_id: str,
+        tables: Mapping[str, Iterable[Mapping[str, Any]] | pa.Table],
+        *,
+        ingest_date: date | None = None,
+        compact_min_files: int | None | Literal["default"] = "default",
+    ) -> Path:
+        """Publish `tables` (rows or Arrow tables, built with their schemas) as one new snapshot.
+
+        Appended tables get `<table>/ingest_date=<ingest_date>/<run_id>.parquet` (replacing a file
+        of that name); tables in REPLACED are replaced whole. No rows write no file, unless the
+        table has none yet (so that its view can exist). Partitions that reach
+        `compact_min_files` files are merged (None: never; default: the module's
+        COMPACT_MIN_FILES, read at call time). Call it while holding `lock()`.
+        Returns the new snapshot folder.
+
+        Raises:
+            SchemaMismatch: rows do not fit their table's schema (nothing is written).
+        """
+        self.check_version()
+        built = {name: t if isinstance(t, pa.Table) else build_table(t, TABLES[name]) for name, t in tables.items()}
+        for name, table in built.items():
+            check_schema(table, TABLES[name], name=name)
+        day = ingest_date or datetime.now(timezone.utc).date()
+        snapshot_id = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
+        self.snapshots.mkdir(parents=True, exist_ok=True)
+        staging = self.snapshots / f".staging-{snapshot_id}"
+        staging.mkdir()
+        current = self.current_snapshot()
+        if current is not None:
+            for path in sorted(current.rglob("*.parquet")):
+                rel = path.relative_to(current)
+                if rel.parts[0] in REPLACED and rel.parts[0] in built:
+                    continue
+                (staging / rel.parent).mkdir(parents=True, exist_ok=True)
+                os.link(path, staging / rel)
+        for name, table in built.items():
+            if table.num_rows == 0 and (staging / name).is_dir() and any((staging / name).rglob("*.parquet")):
+                continue  # an empty file only makes a table exist; runs with nothing new add no files
+            if name in REPLACED:
+                target = staging / name / ENTITIES_FILE if name == "entities" else staging / name / f"{name}.parquet"
+            else:
+                target = staging / name / f"{PARTITION_KEY}={day.isoformat()}" / f"{run_id}.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)  # a hard link to the old snapshot's file: never write into it
+            _write_parquet(table, target)
+        if compact_min_files == "default":
+            compact_min_files = COMPACT_MIN_FILES
+        if compact_min_files is not None:
+            _compact(staging, run_id=run_id, min_files=compact_min_files)
+        manifest = {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": run_id,
+            "committed_at": datetime.now(timezone.utc).isoformat(),
+            "files": {name: len(list((staging / name).rglob("*.parquet"))) for name in sorted(TABLES) if (staging / name).is_dir()},
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        _fsync_tree(staging)
+        final = self.snapshots / snapshot_id
+        os.rename(staging, final)
+        _fsync_dir(self.snapshots)
+        link = self.data_dir / f".lake-{snapshot_id}"
+        os.symlink(os.path.join(SNAPSHOTS, snapshot_id), link)
+        os.replace(link, self.root)  # the commit point
+        _fsync_dir(self.data_dir)
+        if current is not None and current.name != final.name:
+            shutil.rmtree(current, ignore_errors=True)
+        return final
+
+    def compact(self, run_id: str, *, min_files: int = 2) -> Path | None:
+        """Merge every partition of at least `min_files` files into one file, as a commit of its
+        own (call it while holding `lock()`). Returns the new snapshot, None when the lake is empty."""
+        if self.current_snapshot() is None:
+            return None
+        return self.commit(run_id, {}, compact_min_files=min_files)
+
+
+def _write_parquet(table: pa.Table, target: Path) -> None:
+    metadata = {**(table.schema.metadata or {}), b"newsetl.schema_version": SCHEMA_VERSION.encode()}
+    pq.write_table(table.replace_schema_metadata(metadata), target, compression="zstd")
+
+
+def _compact(staging: Path, *, run_id: str, min_files: int) -> None:
+    """Merge the files of each partition folder holding at least `min_files` of them."""
+    for table_dir in sorted(p for p in staging.iterdir() if p.is_dir() and p.name not in REPLACED):
+        schema = TABLES[table_dir.name]
+        for partition in sorted(p for p in table_dir.iterdir() if p.is_dir()):
+            files = sorted(partition.glob("*.parquet"))
+            if len(files) < max(min_files, 2):
+                continue
+            merged = pa.concat_tables([pq.read_table(f, schema=schema, partitioning=None) for f in files])
+            _write_parquet(merged, partition / f"compacted-{run_id}.tmp")
+            for f in files:
+                f.unlink()
+            os.rename(partition / f"compacted-{run_id}.tmp", partition / f"compacted-{run_id}.parquet")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    """fsync every file written into `root` and every folder, so the rename publishes data on disk."""
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(folder))

@@ -2,7 +2,7 @@
 -- {{lake}} is replaced by the lake folder's absolute path when the view is created.
 create or replace view quarantine as
 with source as (
-    select * from read_parquet('{{lake}}/quarantine/*.parquet', union_by_name = true)
+    select * from read_parquet('{{lake}}/quarantine/*/*.parquet', hive_partitioning = true, union_by_name = true)
 ),
 
 final as (

@@ -2,11 +2,16 @@
 -- {{lake}} is replaced by the lake folder's absolute path when the view is created.
 create or replace view removed_lines as
 with source as (
-    select * from read_parquet('{{lake}}/removed_lines/*.parquet', union_by_name = true)
+    select * from read_parquet('{{lake}}/removed_lines/*/*.parquet', hive_partitioning = true, union_by_name = true)
+),
+
+current_runs as (
+    -- rows of a document's latest run only (see documents.sql)
+    select doc_id, run_id from documents
 ),
 
 final as (
-    select * from source
+    select source.* from source semi join current_runs using (doc_id, run_id)
 )
 
 select * from final;

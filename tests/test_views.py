@@ -1,0 +1,150 @@
+"""The analytical views, on a small lake written through the schemas; expected rows by hand.
+
+The lake: d1 (wire/a.txt, published Monday 2026-11-16) loaded by r1 and reprocessed by r2 with a
+new model; d2 (wire/b.txt, only a page date, Tuesday 2026-11-17); d3 (blog/c.txt, published
+2026-11-23, a near-duplicate of d1, not annotated). Entities e1 Putin, e2 Erdogan, e3 Idlib.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from warehouse.duck import query, refresh_views, view_files
+from warehouse.lake import Lake
+
+from .conftest import ROOT
+
+T0 = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
+
+
+def _doc(doc_id: str, path: str, run_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "doc_id": doc_id, "source_path": path, "title": doc_id.upper(), "body": f"Body of {doc_id}.", "n_chars_raw": 20,
+        "n_chars_body": 11, "encoding": "utf-8", "language": "en", "run_id": run_id, "ingested_at": T0, "input_sha256": "0" * 64,
+        "pipeline_version": "0.1.0", "model_version": "m==1" if run_id == "r1" else "m==2", **extra,
+    }
+
+
+def _mentions(doc_id: str, run_id: str, pairs: list[tuple[int, str]]) -> list[dict[str, Any]]:
+    return [
+        {"doc_id": doc_id, "mention_id": i, "sentence_id": s, "start_char": 0, "end_char": 4, "text": "Body",
+         "label": "PERSON", "entity_id": e, "run_id": run_id}
+        for i, (s, e) in enumerate(pairs)
+    ]
+
+
+def _run(run_id: str, seconds: int, n_loaded: int, n_duplicates: int) -> dict[str, Any]:
+    return {
+        "run_id": run_id, "started_at": T0, "finished_at": T0.replace(second=seconds), "status": "completed",
+        "n_input": 3, "n_loaded": n_loaded, "n_skipped": 0, "n_quarantined": 0, "n_duplicates": n_duplicates,
+        "n_mentions": 0, "extract_s": 0.0, "clean_s": 0.0, "annotate_s": 0.0, "quality_s": 0.0, "load_s": 0.0,
+        "model": "m==1", "pipeline_version": "0.1.0",
+    }
+
+
+def _quarantine(path: str, stage: str, reason: str) -> dict[str, Any]:
+    return {"source_path": path, "stage": stage, "reason": reason, "detail": "-", "run_id": "r1", "quarantined_at": T0}
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    lake = Lake(tmp_path_factory.mktemp("views"))
+    entity = {"label": "PERSON", "n_mentions": 1, "n_documents": 1}
+    with lake.lock():
+        lake.commit("r1", {
+            "documents": [
+                _doc("d1", "in/wire/a.txt", "r1", published_at=datetime(2026, 11, 16, 9, 0)),
+                _doc("d2", "in/wire/b.txt", "r1", page_date=date(2026, 11, 17)),
+                _doc("d3", "in/blog/c.txt", "r1", published_at=datetime(2026, 11, 23, 9, 0), duplicate_of="d1"),
+            ],
+            "mentions": _mentions("d1", "r1", [(0, "e1"), (0, "e3")]) + _mentions("d2", "r1", [(0, "e1"), (0, "e2")]),
+            "sentences": [], "removed_lines": [],
+            "quarantine": [_quarantine("x", "extract", "empty"), _quarantine("y", "extract", "empty"),
+                           _quarantine("z", "extract", "binary"), _quarantine("w", "clean", "empty_body")],
+            "dq_results": [], "runs": [_run("r1", 10, 3, 1)],
+            "entities": [{"entity_id": "e1", "name": "Putin", **entity}, {"entity_id": "e2", "name": "Erdogan", **entity},
+                         {"entity_id": "e3", "name": "Idlib", **entity}],
+        }, ingest_date=date(2026, 11, 21))
+        lake.commit("r2", {
+            "documents": [_doc("d1", "in/wire/a.txt", "r2", published_at=datetime(2026, 11, 16, 9, 0))],
+            "mentions": _mentions("d1", "r2", [(0, "e1"), (0, "e2"), (1, "e1"), (1, "e3")]),
+            "runs": [_run("r2", 5, 1, 0)],
+        }, ingest_date=date(2026, 11, 21))
+    refresh_views(lake)
+    return lake
+
+
+def _rows(lake: Lake, sql: str) -> list[tuple[Any, ...]]:
+    return query(lake.data_dir, sql).rows
+
+
+def test_documents_keep_the_latest_version_of_each_document(lake: Lake) -> None:
+    assert _rows(lake, "select doc_id, run_id, model_version from documents order by doc_id") == [
+        ("d1", "r2", "m==2"), ("d2", "r1", "m==1"), ("d3", "r1", "m==1")]
+
+
+def test_mentions_are_those_of_the_latest_version(lake: Lake) -> None:
+    assert _rows(lake, "select doc_id, run_id, count(*) from mentions group by all order by doc_id") == [("d1", "r2", 4), ("d2", "r1", 2)]
+
+
+def test_documents_per_source_and_day(lake: Lake) -> None:
+    assert _rows(lake, "select * from documents_per_source_day order by source, day") == [
+        ("blog", date(2026, 11, 23), 1, 0, 1, 11),
+        ("wire", date(2026, 11, 16), 1, 1, 0, 11),
+        ("wire", date(2026, 11, 17), 1, 1, 0, 11),
+    ]
+
+
+def test_top_entities_per_week(lake: Lake) -> None:
+    assert _rows(lake, "select week, rank, name, n_mentions, n_documents from top_entities_weekly order by week, rank") == [
+        (date(2026, 11, 16), 1, "Putin", 3, 2),
+        (date(2026, 11, 16), 2, "Erdogan", 2, 2),
+        (date(2026, 11, 16), 3, "Idlib", 1, 1),
+    ]
+
+
+def test_entity_cooccurrence_per_day(lake: Lake) -> None:
+    assert _rows(lake, "select * from entity_cooccurrence_daily order by day, entity_a, entity_b") == [
+        (date(2026, 11, 16), "e1", "e2", 1, 1),
+        (date(2026, 11, 16), "e1", "e3", 1, 1),
+        (date(2026, 11, 17), "e1", "e2", 1, 1),
+    ]
+
+
+def test_quarantine_by_reason(lake: Lake) -> None:
+    assert _rows(lake, "select stage, reason, n_files, n_paths, n_runs from quarantine_by_reason order by stage, reason") == [
+        ("clean", "empty_body", 1, 1, 1), ("extract", "binary", 1, 1, 1), ("extract", "empty", 2, 2, 1)]
+
+
+def test_run_history(lake: Lake) -> None:
+    assert _rows(lake, "select run_id, status, seconds, n_loaded, n_duplicates, documents_per_second from run_history order by run_id") == [
+        ("r1", "completed", 10.0, 3, 1, 0.3), ("r2", "completed", 5.0, 1, 0, 0.2)]
+
+
+def test_every_view_has_a_unique_key_and_no_null_keys(lake: Lake) -> None:
+    keys = {
+        "documents": "doc_id", "document_dates": "doc_id", "documents_per_source_day": "source, day",
+        "top_entities_weekly": "week, entity_id", "entity_cooccurrence_daily": "day, entity_a, entity_b",
+        "quarantine_by_reason": "stage, reason", "run_history": "run_id",
+    }
+    for view, key in keys.items():
+        assert _rows(lake, f"select count(*) = count(distinct ({key})) from {view}") == [(True,)], view
+        first = key.split(",")[0]
+        assert _rows(lake, f"select count(*) from {view} where {first} is null") == [(0,)], view
+
+
+def test_every_view_file_is_documented_in_the_readme(lake: Lake) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in view_files():
+        assert f"`{name}`" in readme, name
+
+
+def test_views_over_a_lake_without_mentions_are_left_out(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    with lake.lock():
+        lake.commit("r1", {"runs": [_run("r1", 10, 0, 0)], "quarantine": []})
+    assert set(refresh_views(lake)) == {"runs", "quarantine", "quarantine_by_reason", "run_history"}

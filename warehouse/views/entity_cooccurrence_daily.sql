@@ -1,0 +1,28 @@
+-- entity_cooccurrence_daily: one row per day and pair of entities mentioned in the same sentence.
+-- The pair is ordered (entity_a < entity_b); counts are of sentences and of documents that day.
+create or replace view entity_cooccurrence_daily as
+with sentence_entities as (
+    select distinct doc_id, sentence_id, entity_id from mentions
+),
+
+document_pairs as (
+    select a.doc_id, a.entity_id as entity_a, b.entity_id as entity_b, count(*) as n_sentences
+    from sentence_entities as a
+    inner join sentence_entities as b
+        on a.doc_id = b.doc_id and a.sentence_id = b.sentence_id and a.entity_id < b.entity_id
+    group by a.doc_id, a.entity_id, b.entity_id
+),
+
+final as (
+    select
+        d.day,
+        p.entity_a,
+        p.entity_b,
+        sum(p.n_sentences) as n_sentences,
+        count(*) as n_documents
+    from document_pairs as p
+    inner join document_dates as d using (doc_id)
+    group by d.day, p.entity_a, p.entity_b
+)
+
+select * from final;
