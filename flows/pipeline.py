@@ -21,6 +21,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import quality
+from flows.aliases import load_alias_rules
 from flows.nlp import load_pipeline
 from flows.settings import Settings
 from flows.sources import discover, read_document
@@ -28,12 +29,13 @@ from schemas import QuarantineReason, RunStatus, Stage
 from transforms.annotate import annotate_documents
 from transforms.checks import documents_frame, extracted_frame, load_frames, mentions_frame, sentences_frame
 from transforms.clean import clean_document
-from transforms.entities import build_entities
+from transforms.entities import build_entities, build_entity_aliases, is_acronym
 from transforms.extract import deduplicate
 from transforms.records import AnnotatedDoc, CleanDoc, RawDoc, Rejection
-from transforms.rows import document_row, mention_rows, quarantine_row, removed_line_rows, sentence_rows
+from transforms.resolve import AliasRules, alias_names, key_stats, resolve_entities
+from transforms.rows import document_row, mention_rows, quarantine_row, quote_rows, removed_line_rows, sentence_rows, with_entity_ids
 from warehouse.duck import refresh_views
-from warehouse.lake import ENTITIES_FILE, Lake
+from warehouse.lake import REPLACED_TABLES, Lake
 
 T = TypeVar("T")
 Row = dict[str, Any]
@@ -124,11 +126,23 @@ def check_stage(stage: Stage, frames: dict[str, list[Row]], run_id: str) -> list
 
 
 @task(name="read-lake", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def read_lake_state(data_dir: str) -> tuple[dict[str, str], list[Row]]:
-    """doc_id -> source_path of loaded documents, and the loaded mentions entities are built from."""
+def read_lake_state(data_dir: str) -> tuple[dict[str, str], list[Row], dict[str, str]]:
+    """doc_id -> source_path of loaded documents, the loaded mentions entities are built from,
+    and the key -> entity id map earlier runs settled (`entity_aliases`)."""
     lake = Lake(Path(data_dir))
-    mentions = lake.read("mentions", columns=["doc_id", "text", "label", "entity_id"]).to_pylist()
-    return lake.loaded_documents(), mentions
+    mentions = lake.read("mentions", columns=["doc_id", "text", "label", "entity_key"]).to_pylist()
+    aliases = lake.read("entity_aliases", columns=["alias_key", "entity_id"])
+    previous = dict(zip(aliases.column("alias_key").to_pylist(), aliases.column("entity_id").to_pylist()))
+    return lake.loaded_documents(), mentions, previous
+
+
+@task(name="resolve-entities", cache_policy=NO_CACHE)
+def resolve_batch(mentions: list[Row], previous: dict[str, str], rules: AliasRules) -> dict[str, str]:
+    """Key -> entity id for every key of `mentions` (all loaded and new ones), in bulk."""
+    stats = key_stats((row["entity_key"], row["label"], is_acronym(row["text"])) for row in mentions)
+    entity_of = resolve_entities(stats, previous=previous, rules=rules)
+    get_run_logger().info("resolve: %d mentions, %d keys -> %d entities", len(mentions), len(stats), len(set(entity_of.values())))
+    return entity_of
 
 
 @task(name="record-run", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
@@ -141,7 +155,7 @@ def publish(data_dir: str, run_id: str, tables: dict[str, list[Row]]) -> list[st
     """Write this run's Parquet files (entities replaced whole) and refresh the DuckDB views."""
     lake = Lake(Path(data_dir))
     for name, rows in tables.items():
-        lake.write_rows(name, rows, stem=ENTITIES_FILE.removesuffix(".parquet") if name == "entities" else run_id)
+        lake.write_rows(name, rows, stem=name if name in REPLACED_TABLES else run_id)
     views = refresh_views(lake)
     get_run_logger().info("load: wrote %s", ", ".join(f"{len(rows)} {name}" for name, rows in tables.items()))
     return views
@@ -184,9 +198,10 @@ def etl_flow(
     model: str | None = None,
     batch_size: int | None = None,
     max_file_mb: float | None = None,
+    aliases: str | None = None,
 ) -> RunSummary:
     """Load news articles from `inputs` (files or folders) into the warehouse in `data_dir`."""
-    settings = Settings.load(data_dir=data_dir, model=model, batch_size=batch_size, max_file_mb=max_file_mb)
+    settings = Settings.load(data_dir=data_dir, model=model, batch_size=batch_size, max_file_mb=max_file_mb, aliases=aliases)
     data_dir = str(settings.data_dir)
     logger = get_run_logger()
     started_at = datetime.now(timezone.utc)
@@ -201,7 +216,8 @@ def etl_flow(
     dq_rows: list[Row] = []
     try:
         with _timed(summary, "extract"):
-            loaded, lake_mentions = read_lake_state(data_dir)
+            loaded, lake_mentions, previous_entities = read_lake_state(data_dir)
+            alias_rules = load_alias_rules(settings.data_dir, settings.aliases)
             raw: list[RawDoc] = []
             for batch in batched(paths, settings.batch_size):
                 docs, rejected = extract_batch(batch, settings.max_file_bytes)
@@ -247,7 +263,14 @@ def etl_flow(
             )
 
         with _timed(summary, "load"):
-            entities = build_entities([*lake_mentions, *mentions])
+            all_mentions = [*lake_mentions, *mentions]
+            entity_of = resolve_batch(all_mentions, previous_entities, alias_rules)
+            mentions = with_entity_ids(mentions, entity_of)
+            all_mentions = with_entity_ids(all_mentions, entity_of)
+            names, labels = alias_names(alias_rules)
+            entities = build_entities(all_mentions, names=names, labels=labels)
+            entity_aliases = build_entity_aliases(all_mentions)
+            quotes = [row for a in annotated for row in quote_rows(a, run_id=summary.run_id, entity_of=entity_of)]
         with _timed(summary, "quality"):
             dq_rows += check_stage(Stage.LOAD, load_frames(documents, mentions, entities, loaded_doc_ids=loaded), summary.run_id)
 
@@ -266,6 +289,8 @@ def etl_flow(
                     "quarantine": _quarantine_rows(rejections, summary.run_id),
                     "dq_results": dq_rows,
                     "entities": entities,
+                    "entity_aliases": entity_aliases,
+                    "quotes": quotes,
                 },
             )
             record_run(data_dir, _run_row(summary, started_at=started_at, finished_at=datetime.now(timezone.utc), model=model_label))

@@ -16,6 +16,7 @@ ENVIRONMENT = {
     "NEWSETL_MODEL": "model",
     "NEWSETL_BATCH_SIZE": "batch_size",
     "NEWSETL_MAX_FILE_MB": "max_file_mb",
+    "NEWSETL_ALIASES": "aliases",
 }
 
 
@@ -31,12 +32,14 @@ class Settings:
     model: spaCy pipeline to load, a package name or a path (NEWSETL_MODEL).
     batch_size: documents per task and per nlp.pipe batch (NEWSETL_BATCH_SIZE).
     max_file_mb: inputs larger than this are quarantined unread (NEWSETL_MAX_FILE_MB).
+    aliases: the user's alias file (NEWSETL_ALIASES; default DATA_DIR/aliases.yaml when present).
     """
 
     data_dir: Path = field(default_factory=lambda: Path("data"))
     model: str = DEFAULT_MODEL
     batch_size: int = 64
     max_file_mb: float = 50.0
+    aliases: Path | None = None
 
     @property
     def max_file_bytes(self) -> int:
@@ -54,6 +57,8 @@ class Settings:
         try:
             if "data_dir" in values:
                 values["data_dir"] = Path(values["data_dir"])
+            if "aliases" in values:
+                values["aliases"] = Path(values["aliases"])
             if "batch_size" in values:
                 values["batch_size"] = int(values["batch_size"])
             if "max_file_mb" in values:

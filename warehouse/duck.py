@@ -12,6 +12,7 @@ from typing import Any
 
 import duckdb
 
+from schemas import TABLES
 from warehouse.lake import Lake
 
 VIEWS_DIR = Path(__file__).parent / "views"
@@ -38,12 +39,20 @@ def database_path(data_dir: Path) -> Path:
 
 
 def refresh_views(lake: Lake) -> list[str]:
-    """Create or replace the view of every table that has Parquet files; return their names."""
+    """Create or replace the view of every table that has Parquet files, then the views built
+    on those views (e.g. entity co-occurrence) whose tables all exist; return their names."""
     created = []
     with duckdb.connect(str(database_path(lake.data_dir))) as con:
         for name in view_files():
-            if lake.files(name):
+            if name in TABLES and lake.files(name):
                 con.execute(view_sql(name, lake.root))
+                created.append(name)
+        for name in view_files():
+            if name not in TABLES:
+                try:
+                    con.execute(view_sql(name, lake.root))
+                except duckdb.CatalogException:  # a table it reads has no rows yet (no completed run)
+                    continue
                 created.append(name)
     return created
 

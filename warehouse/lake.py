@@ -1,7 +1,7 @@
 """The Parquet lake: one folder per table under `<data-dir>/lake/`, files written atomically.
 
-Each run writes one file per table, `<table>/<run_id>.parquet`; `entities` is a single file
-replaced at every run. A file is written under a temporary name and renamed into place, so a
+Each run writes one file per table, `<table>/<run_id>.parquet`; `entities` and
+`entity_aliases` are single files replaced at every run. A file is written under a temporary name and renamed into place, so a
 reader never sees a partial file.
 """
 
@@ -19,6 +19,8 @@ import pyarrow.parquet as pq
 from schemas import SCHEMA_VERSION, TABLES, build_table, check_schema
 
 ENTITIES_FILE = "entities.parquet"
+#: Tables recomputed whole at every run: one file each, `<table>/<table>.parquet`, replaced.
+REPLACED_TABLES = ("entities", "entity_aliases")
 
 
 class Lake:
