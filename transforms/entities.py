@@ -126,7 +126,7 @@ def resolve_in_document(mentions: Sequence[tuple[str, str]], *, acronyms: Sequen
         target: str | None = None
         if acronym and len(words) == 1:
             target = _pick(by_initials.get(key, []), counts)
-        if target is None and key not in persons:
+        if target is None:
             longer = [p for p in persons if len(compare_tokens(p)) > len(words) and compare_tokens(p)[-len(words):] == words]
             target = _pick(longer, counts)
             if not longer and len(words) == 1 and len(key) >= TYPO_MIN_LENGTH:
