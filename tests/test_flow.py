@@ -140,3 +140,33 @@ def test_a_failed_critical_expectation_stops_the_run_and_loads_nothing(
     assert query(data_dir, "select status from runs").rows == [("failed",)]
     assert _one(data_dir, "select count(*) from dq_results where not success and column_name = 'slice_matches'") == 1
     assert not (data_dir / "lake" / "documents").exists()
+
+
+def test_entity_ids_stay_when_new_documents_arrive_and_the_alias_file_overrides(tmp_path: Path) -> None:
+    first, data_dir = tmp_path / "first", tmp_path / "data"
+    first.mkdir()
+    for name in ("001_3bf0b783fa0966cb.txt", "004_020e556836022639.txt"):
+        shutil.copy(SAMPLE_CORPUS / name, first / name)
+    assert main(["run", str(first), "--data-dir", str(data_dir)]) == 0
+    before = dict(query(data_dir, "select alias_key, entity_id from entity_aliases").rows)
+    assert main(["run", "--data-dir", str(data_dir)]) == 0  # all five seeds: three new documents
+    after = dict(query(data_dir, "select alias_key, entity_id from entity_aliases").rows)
+    assert {k: after[k] for k in before} == before
+    assert _one(data_dir, "select count(*) from mentions m left join entities e using (entity_id) where e.entity_id is null") == 0
+    # the user keeps "Assad" apart: existing mentions are re-pointed, in the views too
+    (data_dir / "aliases.yaml").write_text("separate: [Assad]\n", encoding="utf-8")
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "note.txt").write_text("Note\n\nMr Assad met Vladimir Putin in Moscow on Monday.\n", encoding="utf-8")
+    assert main(["run", str(extra), "--data-dir", str(data_dir)]) == 0
+    # a bare "Assad" (no full name in its article) is its own entity; in-document resolution still applies
+    assert query(data_dir, "select distinct e.name from mentions m join entities e using (entity_id) where m.entity_key = 'assad'").rows == [("Assad",)]
+    assert _one(data_dir, "select count(distinct entity_id) from mentions where entity_key in ('assad', 'bashar al assad')") == 2
+    assert _one(data_dir, "select count(*) from mentions m left join entities e using (entity_id) where e.entity_id is null") == 0
+
+
+def test_a_malformed_alias_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "aliases.yaml"
+    bad.write_text("entities: nope\n", encoding="utf-8")
+    assert main(["run", "--data-dir", str(tmp_path / "data"), "--aliases", str(bad)]) == 1
+    assert "alias file" in capsys.readouterr().err

@@ -115,6 +115,7 @@ def test_parse_alias_rules_accepts_the_documented_shape_and_an_empty_file() -> N
     [
         ["US"],
         {"entity": []},
+        {"entities": "nope"},
         {"entities": [{"aliases": ["US"]}]},
         {"entities": [{"name": "US", "aliases": "U.S."}]},
         {"entities": [{"name": "US", "label": 3}]},

@@ -180,18 +180,23 @@ def build_entities(
     names = names or {}
     labels = labels or {}
     texts: dict[str, list[str]] = defaultdict(list)
-    votes: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    full: dict[str, list[str]] = defaultdict(list)
+    short: dict[str, list[str]] = defaultdict(list)
     docs: dict[str, set[str]] = defaultdict(set)
+    is_full: dict[str, bool] = {}
     for row in mentions:
-        eid = row["entity_id"]
-        texts[eid].append(row["text"])
-        votes[eid].append((row["text"], row["label"]))
+        eid, text = row["entity_id"], row["text"]
+        texts[eid].append(text)
+        if text not in is_full:
+            is_full[text] = len(entity_key(text).split()) >= 2
+        (full if is_full[text] else short)[eid].append(row["label"])
         docs[eid].add(row["doc_id"])
     return [
         {
             "entity_id": eid,
             "name": names.get(eid) or display_name(texts[eid]),
-            "label": labels.get(eid) or vote_entity_label(votes[eid]),
+            # as vote_entity_label: full-name mentions vote, short ones only when there are none
+            "label": labels.get(eid) or vote_label(full[eid] or short[eid]),
             "n_mentions": len(texts[eid]),
             "n_documents": len(docs[eid]),
         }

@@ -71,7 +71,7 @@ class AliasRules:
         return AliasRules(entities=mine + other.entities, separate=(self.separate - taken) | other.separate)
 
 
-def parse_alias_rules(data: Any, *, source: str = "alias file") -> AliasRules:
+def parse_alias_rules(data: Any, *, source: str = "") -> AliasRules:
     """Alias rules from the parsed YAML/JSON of an alias file.
 
     Shape: ``{"entities": [{"name": str, "label": str (optional), "aliases": [str, ...]}],
@@ -82,13 +82,17 @@ def parse_alias_rules(data: Any, *, source: str = "alias file") -> AliasRules:
     Raises:
         AliasFileError: the data is not of that shape, or a name has no letters or digits.
     """
+    source = f"alias file {source}".strip()
     if data is None:
         return AliasRules()
     if not isinstance(data, Mapping) or set(data) - {"entities", "separate"}:
         raise AliasFileError(f"{source}: expected a mapping with keys 'entities' and/or 'separate', got {data!r:.200}")
     entities: dict[str, AliasEntity] = {}
     owner: dict[str, str] = {}
-    for i, item in enumerate(data.get("entities") or []):
+    items = data.get("entities") or []
+    if not isinstance(items, list):
+        raise AliasFileError(f"{source}: 'entities' must be a list of mappings with 'name', optional 'label' and 'aliases'")
+    for i, item in enumerate(items):
         if not isinstance(item, Mapping) or not isinstance(item.get("name"), str) or set(item) - {"name", "label", "aliases"}:
             raise AliasFileError(f"{source}: entities[{i}] must be a mapping with 'name' (text), optional 'label' and 'aliases' (list of text)")
         aliases = item.get("aliases") or []
@@ -228,7 +232,9 @@ def resolve_entities(
         if len(variants) < 2:
             continue
         distances = cdist(variants, variants, scorer=Levenshtein.distance, score_cutoff=1)
-        first = {v: next(i for i in group if words[i][pos] == v) for v in variants}
+        first: dict[str, int] = {}
+        for i in group:
+            first.setdefault(words[i][pos], i)
         for a, b in zip(*(distances <= 1).nonzero()):
             if a < b:
                 join(first[variants[a]], first[variants[b]])
