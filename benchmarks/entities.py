@@ -64,12 +64,12 @@ def _mention_tuples(annotated: list[Any]) -> list[tuple[str, str, str, str]]:
 
 def _resolve(mentions: list[dict[str, Any]]) -> tuple[dict[str, str], list[dict[str, Any]], list[dict[str, Any]]]:
     from flows.aliases import DEFAULT_ALIASES, read_alias_file
-    from transforms.entities import build_entities, build_entity_aliases, is_acronym
+    from transforms.entities import build_entities, build_entity_aliases
     from transforms.resolve import alias_names, key_stats, resolve_entities
     from transforms.rows import with_entity_ids
 
     rules = read_alias_file(DEFAULT_ALIASES)
-    stats = key_stats((m["entity_key"], m["label"], is_acronym(m["text"])) for m in mentions)
+    stats = key_stats((m["entity_key"], m["label"], m["text"]) for m in mentions)
     entity_of = resolve_entities(stats, rules=rules)
     rows = with_entity_ids(mentions, entity_of)
     names, labels = alias_names(rules)

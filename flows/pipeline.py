@@ -29,7 +29,7 @@ from schemas import QuarantineReason, RunStatus, Stage
 from transforms.annotate import annotate_documents
 from transforms.checks import documents_frame, extracted_frame, load_frames, mentions_frame, sentences_frame
 from transforms.clean import clean_document
-from transforms.entities import build_entities, build_entity_aliases, is_acronym
+from transforms.entities import build_entities, build_entity_aliases
 from transforms.extract import deduplicate
 from transforms.records import AnnotatedDoc, CleanDoc, RawDoc, Rejection
 from transforms.resolve import AliasRules, alias_names, key_stats, resolve_entities
@@ -139,7 +139,7 @@ def read_lake_state(data_dir: str) -> tuple[dict[str, str], list[Row], dict[str,
 @task(name="resolve-entities", cache_policy=NO_CACHE)
 def resolve_batch(mentions: list[Row], previous: dict[str, str], rules: AliasRules) -> dict[str, str]:
     """Key -> entity id for every key of `mentions` (all loaded and new ones), in bulk."""
-    stats = key_stats((row["entity_key"], row["label"], is_acronym(row["text"])) for row in mentions)
+    stats = key_stats((row["entity_key"], row["label"], row["text"]) for row in mentions)
     entity_of = resolve_entities(stats, previous=previous, rules=rules)
     get_run_logger().info("resolve: %d mentions, %d keys -> %d entities", len(mentions), len(stats), len(set(entity_of.values())))
     return entity_of

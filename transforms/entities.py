@@ -145,11 +145,13 @@ def vote_label(labels: Iterable[str]) -> str:
 
 
 def display_name(surface_forms: Iterable[str]) -> str:
-    """The display name among an entity's surface forms: the longest in words, then the most
-    frequent, then the alphabetically first. Honorifics and possessives are not stripped here:
-    mentions are already trimmed by the annotate stage."""
+    """The display name among an entity's surface forms: the most frequent full name (two
+    words or more), then the longest, then the alphabetically first; when there is no full
+    name, the most frequent form. So "Tim Henman" beats a once-seen "Briton Tim Henman", and
+    "Recep Tayyip Erdogan" beats a more frequent "Erdogan". Mentions are already trimmed of
+    honorifics and possessives by the annotate stage."""
     counts = Counter(surface_forms)
-    return min(counts.items(), key=lambda item: (-len(item[0].split()), -item[1], item[0]))[0]
+    return min(counts.items(), key=lambda item: (len(item[0].split()) < 2, -item[1], -len(item[0].split()), item[0]))[0]
 
 
 def vote_entity_label(mentions: Iterable[tuple[str, str]]) -> str:

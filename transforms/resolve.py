@@ -10,8 +10,10 @@ first, and only inside small blocks (never all pairs):
 1. the user's alias file ("United States": US, U.S., America),
 2. the same comparison words ("Bashar Al Assad" and "Bashar Assad"), a nationality and its plural,
 3. a typo in one long word of a multi-word name (block: the name with that word masked),
-4. an acronym that spells the initials of exactly one organisation or place (block: initials),
-5. a surname, or the end of a name, that ends exactly one known person (block: last word).
+4. an acronym that spells the initials of exactly one organisation or place that some article
+   wrote it beside (block: initials),
+5. a surname, or the end of a name, that ends exactly one known person and is not a given
+   name (block: last word).
 
 Stability. A key that already has an entity id keeps it: every component of the union-find is
 pinned to at most one id (a previous id, or an id the alias file fixes) and two components with
@@ -30,10 +32,12 @@ from typing import Any, Final
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cdist
 
-from transforms.entities import compare_tokens, entity_id, entity_key, initials
+from transforms.entities import TYPO_MIN_LENGTH, compare_tokens, entity_id, entity_key, initials, is_acronym
 
-#: A word of a multi-word name may differ by one edit when both spellings are this long.
-FUZZY_MIN_LENGTH: Final[int] = 5
+#: A word of a multi-word name may differ by one edit (same first letter) when both spellings
+#: are this long; for the last word (the surname: Kerry and Terry, Davis and Davies are two
+#: people) the bar is TYPO_MIN_LENGTH.
+FUZZY_MIN_LENGTH: Final[int] = 6
 #: A surname alone joins a person only when at least this share of its mentions are PERSON.
 SURNAME_PERSON_SHARE: Final[float] = 0.5
 
@@ -117,23 +121,34 @@ def parse_alias_rules(data: Any, *, source: str = "") -> AliasRules:
 
 @dataclass(slots=True)
 class KeyStats:
-    """What the resolver knows of one key: mentions, labels, and whether it is written as an acronym."""
+    """What the resolver knows of one key: mentions, labels, whether it is written as an
+    acronym, and the keys of short forms an article resolved to it ("hts" for "hayat tahrir al
+    sham" when an article wrote both)."""
 
     n_mentions: int = 0
     labels: Counter[str] = field(default_factory=Counter)
     acronym: bool = False
+    short_forms: set[str] = field(default_factory=set)
 
 
-def key_stats(mentions: Iterable[tuple[str, str, bool]]) -> dict[str, KeyStats]:
-    """Distinct keys of (key, label, written_as_acronym) mentions with their counts."""
+def key_stats(mentions: Iterable[tuple[str, str, str]]) -> dict[str, KeyStats]:
+    """Distinct keys of (resolved key, label, text as written) mentions with their counts.
+    Each distinct text is keyed once (`entity_key`, `is_acronym`), so this is one pass."""
     stats: dict[str, KeyStats] = {}
-    for key, label, acronym in mentions:
+    seen: dict[str, tuple[str, bool]] = {}
+    for key, label, text in mentions:
         s = stats.get(key)
         if s is None:
             s = stats[key] = KeyStats()
         s.n_mentions += 1
         s.labels[label] += 1
-        s.acronym = s.acronym or acronym
+        if text not in seen:
+            seen[text] = (entity_key(text), is_acronym(text))
+        raw, acronym = seen[text]
+        if raw != key:
+            s.short_forms.add(raw)
+        elif acronym:
+            s.acronym = True
     return stats
 
 
@@ -225,7 +240,7 @@ def resolve_entities(
     for i, w in enumerate(words):
         if len(w) >= 2:
             for pos, word in enumerate(w):
-                if len(word) >= FUZZY_MIN_LENGTH and word.isalpha():
+                if len(word) >= (TYPO_MIN_LENGTH if pos == len(w) - 1 else FUZZY_MIN_LENGTH) and word.isalpha():
                     masked[(pos, w[:pos] + w[pos + 1 :])].append(i)
     for (pos, _), group in masked.items():
         variants = sorted({words[i][pos] for i in group})
@@ -236,12 +251,13 @@ def resolve_entities(
         for i in group:
             first.setdefault(words[i][pos], i)
         for a, b in zip(*(distances <= 1).nonzero()):
-            if a < b:
+            if a < b and variants[a][0] == variants[b][0]:
                 join(first[variants[a]], first[variants[b]])
-    # 4. acronyms: block on initials; join only an acronym with one non-person expansion
+    # 4. acronyms: block on initials; join an acronym with its one non-person expansion that
+    #    some article wrote it beside (initials alone are too often a coincidence: NHS)
     by_initials: dict[str, set[int]] = defaultdict(set)
     for i, k in enumerate(keys):
-        if initials(k) and not _is_person(st[i]):
+        if initials(k) and not _is_person(st[i]) and initials(k) in st[i].short_forms:
             by_initials[initials(k)].add(i)
     for i, k in enumerate(keys):
         if st[i].acronym and len(words[i]) == 1:
@@ -249,12 +265,15 @@ def resolve_entities(
             if len(roots) == 1:
                 join(i, roots.pop())
     # 5. a surname (or the end of a name) that ends exactly one person: block on the last word
+    #    (a given name alone, "David", "Tom", is no surname)
     persons_by_last: dict[str, list[int]] = defaultdict(list)
+    given_names: set[str] = set()
     for i, w in enumerate(words):
         if len(w) >= 2 and st[i].labels["PERSON"] > 0 and _is_person(st[i]):
             persons_by_last[w[-1]].append(i)
+            given_names.add(w[0])
     for i, w in enumerate(words):
-        if not st[i].n_mentions or not _is_person(st[i]) or st[i].acronym:
+        if not st[i].n_mentions or not _is_person(st[i]) or st[i].acronym or (len(w) == 1 and w[0] in given_names):
             continue
         longer = [j for j in persons_by_last.get(w[-1], ()) if len(words[j]) > len(w) and words[j][-len(w) :] == w]
         roots = {uf.find(j) for j in longer}
