@@ -111,3 +111,11 @@ def test_quote_offsets_stay_inside_the_body_and_exclude_the_marks(parts: list[st
     for q in find_quotes(body, []):
         assert 0 < q.start_char < q.end_char < len(body)
         assert body[q.start_char - 1] in "“\"" and body[q.end_char] in "”\""
+
+
+def test_straight_quotes_pair_by_position_when_a_quotation_runs_over_a_paragraph() -> None:
+    body = (
+        'He added: "Their actions have been great for all of us.\n\n'
+        '"I have been honoured to speak at their rallies," he said. Leader Alex Salmond called it a "big boost" for them all.'
+    )
+    assert [body[s:e] for s, e in quotation_spans(body)] == ["I have been honoured to speak at their rallies,"]

@@ -44,7 +44,10 @@ _BEFORE: Final[re.Pattern[str]] = re.compile(rf"{_SUBJECT},?\s+(?:also\s+)?{_VER
 _BY_VERB: Final[re.Pattern[str]] = re.compile(rf"\b(?:by|while|when|before|after)\s+{_VERB}")
 _SENTENCE_END: Final[re.Pattern[str]] = re.compile(r"[.!?][\"”’)]*\s+(?=[A-Z“\"])")
 _CURLY: Final[re.Pattern[str]] = re.compile(r"“([^“”\n]+)”")
-_STRAIGHT: Final[re.Pattern[str]] = re.compile(r"\"([^\"\n]+)\"")
+#: A straight opening quote follows a space or a line start and precedes a non-space; a closing
+#: one follows a non-space. Pairing by position alone goes wrong as soon as a quotation runs
+#: over a paragraph end ("...Scotland." Scottish ... "big boost").
+_STRAIGHT: Final[re.Pattern[str]] = re.compile(r"(?:^|(?<=[\s(\[]))\"(?=\S)([^\"\n]*?\S)\"(?=[\s.,;:!?)\]]|$)", re.M)
 
 
 class MentionRef(Protocol):
