@@ -29,7 +29,7 @@ from schemas import QuarantineReason, RunStatus, Stage
 from transforms.annotate import annotate_documents
 from transforms.checks import documents_frame, extracted_frame, load_frames, mentions_frame, sentences_frame
 from transforms.clean import clean_document
-from transforms.entities import build_entities, build_entity_aliases
+from transforms.entities import build_entities, build_entity_aliases, entity_key
 from transforms.extract import deduplicate
 from transforms.records import AnnotatedDoc, CleanDoc, RawDoc, Rejection
 from transforms.resolve import AliasRules, alias_names, key_stats, resolve_entities
@@ -131,6 +131,8 @@ def read_lake_state(data_dir: str) -> tuple[dict[str, str], list[Row], dict[str,
     and the key -> entity id map earlier runs settled (`entity_aliases`)."""
     lake = Lake(Path(data_dir))
     mentions = lake.read("mentions", columns=["doc_id", "text", "label", "entity_key"]).to_pylist()
+    for row in mentions:  # loaded before mentions had entity_key: the key of the text itself
+        row["entity_key"] = row["entity_key"] or entity_key(row["text"])
     aliases = lake.read("entity_aliases", columns=["alias_key", "entity_id"])
     previous = dict(zip(aliases.column("alias_key").to_pylist(), aliases.column("entity_id").to_pylist()))
     return lake.loaded_documents(), mentions, previous

@@ -114,3 +114,18 @@ def test_query_without_a_warehouse_says_how_to_make_one(tmp_path: Path) -> None:
 def test_reading_a_table_with_no_files_gives_an_empty_typed_table(tmp_path: Path) -> None:
     table = Lake(tmp_path).read("documents")
     assert table.num_rows == 0 and table.schema.names == TABLES["documents"].names
+
+
+def test_a_column_added_after_a_file_was_written_reads_as_nulls(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    lake = Lake(tmp_path)
+    old = TABLES["mentions"].remove(TABLES["mentions"].get_field_index("entity_key"))
+    row = {"doc_id": "d1", "mention_id": 0, "sentence_id": 0, "start_char": 0, "end_char": 5, "text": "Putin",
+           "label": "PERSON", "entity_id": "e1", "run_id": "r0"}
+    folder = lake.table_dir("mentions")
+    folder.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist([row], schema=old), folder / "r0.parquet")
+    lake.write_rows("mentions", [{**row, "mention_id": 1, "run_id": "r1", "entity_key": "putin"}], stem="r1")
+    table = lake.read("mentions", columns=["text", "entity_key"])
+    assert table.to_pylist() == [{"text": "Putin", "entity_key": None}, {"text": "Putin", "entity_key": "putin"}]

@@ -62,12 +62,23 @@ class Lake:
         return target
 
     def read(self, name: str, *, columns: list[str] | None = None) -> pa.Table:
-        """All rows of a table (an empty table with the schema when there are no files)."""
+        """All rows of a table (an empty table with the schema when there are no files).
+
+        A column added to the schema after a file was written (e.g. `mentions.entity_key`)
+        reads as nulls from that file."""
         schema = TABLES[name]
         if columns is not None:
             schema = pa.schema([schema.field(c) for c in columns])
-        parts = [pq.read_table(path, columns=columns, schema=schema) for path in self.files(name)]
-        return pa.concat_tables(parts) if parts else schema.empty_table()
+        parts = []
+        for path in self.files(name):
+            present = set(pq.read_schema(path).names)
+            wanted = [f for f in schema if f.name in present]
+            part = pq.read_table(path, columns=[f.name for f in wanted], schema=pa.schema(wanted))
+            for i, f in enumerate(schema):
+                if f.name not in present:
+                    part = part.add_column(i, f.with_nullable(True), pa.nulls(part.num_rows, f.type))
+            parts.append(part)
+        return pa.concat_tables(parts, promote_options="permissive") if parts else schema.empty_table()
 
     def loaded_documents(self) -> dict[str, str]:
         """doc_id -> source_path of every loaded document."""
