@@ -27,7 +27,7 @@ from flows.settings import Settings
 from flows.sources import discover, read_document
 from schemas import QuarantineReason, RunStatus, Stage
 from transforms.annotate import annotate_documents
-from transforms.checks import documents_frame, extracted_frame, load_frames, mentions_frame, sentences_frame
+from transforms.checks import documents_frame, extracted_frame, load_frames, mentions_frame, quotes_frame, sentences_frame
 from transforms.clean import clean_document
 from transforms.entities import build_entities, build_entity_aliases, entity_key
 from transforms.extract import deduplicate
@@ -274,7 +274,9 @@ def etl_flow(
             entity_aliases = build_entity_aliases(all_mentions)
             quotes = [row for a in annotated for row in quote_rows(a, run_id=summary.run_id, entity_of=entity_of)]
         with _timed(summary, "quality"):
-            dq_rows += check_stage(Stage.LOAD, load_frames(documents, mentions, entities, loaded_doc_ids=loaded), summary.run_id)
+            frames = load_frames(documents, mentions, entities, loaded_doc_ids=loaded)
+            frames["quotes"] = quotes_frame(quotes, bodies, {row["entity_id"] for row in entities})
+            dq_rows += check_stage(Stage.LOAD, frames, summary.run_id)
 
         summary.n_loaded, summary.n_mentions, summary.n_entities = len(documents), len(mentions), len(entities)
         _count_rejections(summary, rejections)

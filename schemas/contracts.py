@@ -98,6 +98,10 @@ CONTRACT: Final[Mapping[Stage, tuple[Expectation, ...]]] = {
         _e("entities", "ExpectColumnValuesToBeBetween", column="n_mentions", min_value=1, id_column="entity_id"),
         _e("entities", "ExpectColumnPairValuesAToBeGreaterThanB", column_A="n_mentions", column_B="n_documents",
            or_equal=True, id_column="entity_id", why="an entity cannot be in more documents than it has mentions"),
+        _e("quotes", "ExpectColumnValuesToBeInSet", column="slice_matches", value_set=_TRUE,
+           why="quote offsets slice the body back to the quotation"),
+        _e("quotes", "ExpectColumnValuesToBeInSet", column="speaker_exists", value_set=_TRUE,
+           why="a quote's speaker is an entity of the warehouse"),
     ),
 }
 

@@ -70,3 +70,16 @@ def test_quote_speakers_match_the_gold(loaded: Path) -> None:
     assert right / len(attributed) >= 0.9, (right, len(attributed))
     claimed = [(p, g) for p, (_, _, g) in zip(predicted, expected) if p is not None]
     assert sum(p == g for p, g in claimed) / len(claimed) >= 0.9
+
+
+def test_quotes_frame_checks_offsets_and_speakers() -> None:
+    from transforms.checks import quotes_frame
+
+    body = "“We will stay,” he said."
+    rows = [
+        {"doc_id": "d", "start_char": 1, "end_char": 13, "text": "We will stay", "speaker_entity_id": "e1"},
+        {"doc_id": "d", "start_char": 0, "end_char": 13, "text": "We will stay", "speaker_entity_id": None},
+        {"doc_id": "d", "start_char": 1, "end_char": 13, "text": "We will stay", "speaker_entity_id": "gone"},
+    ]
+    frame = quotes_frame(rows, {"d": body}, {"e1"})
+    assert [(r["slice_matches"], r["speaker_exists"]) for r in frame] == [(True, True), (False, True), (True, False)]
