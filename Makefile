@@ -11,7 +11,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test venv lock clean-data browser bench bench-warehouse
+.PHONY: run test venv lock clean-data browser bench bench-warehouse bench-entities
 
 run: $(STAMP)
 	$(VENV)/bin/newsetl run
@@ -36,6 +36,10 @@ venv: $(STAMP)
 # Throughput benchmark on ../shared/corpora/bbc (minutes; not part of `make test`).
 bench: $(STAMP)
 	$(PY) benchmarks/throughput.py
+
+# Entity resolution: time and peak memory at 1x and 4x the BBC corpus (../shared), seed scores.
+bench-entities: $(STAMP)
+	$(PY) -m benchmarks.entities
 
 # --no-deps: the lock is complete, so pip installs exactly it (pip's resolver
 # mishandles extras such as sqlalchemy[asyncio] in --require-hashes mode).

@@ -76,14 +76,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FRACTION",
         help="fail the run when more than this share of its new files is quarantined (default: 0.5; 1 never fails)",
     )
+    run.add_argument("--aliases", help="YAML alias file: entities to merge, names to keep apart (default: DATA_DIR/aliases.yaml if present)")
 
     sql = commands.add_parser(
         "sql",
         help="run SQL on the warehouse (read-only)",
         description="Run a query on a read-only DuckDB connection to DATA_DIR/warehouse.duckdb (works while "
-        "a run is loading). Views: documents, sentences, mentions, entities, removed_lines, quarantine, runs, "
-        "dq_results, and document_dates, documents_per_source_day, top_entities_weekly, "
-        "entity_cooccurrence_daily, quarantine_by_reason, run_history.",
+        "a run is loading). Views: documents, sentences, mentions, entities, entity_aliases, quotes, removed_lines, "
+        "quarantine, runs, dq_results, and entity_pairs_by_document, entity_pairs_by_sentence, document_dates, "
+        "documents_per_source_day, top_entities_weekly, entity_cooccurrence_daily, quarantine_by_reason, run_history.",
     )
     sql.add_argument("query", metavar="QUERY", help="the SQL query, quoted")
     _data_dir_option(sql)
@@ -147,7 +148,7 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = Settings.load(
         data_dir=args.data_dir, model=args.model, batch_size=args.batch_size, max_file_mb=args.max_file_mb,
-        min_body_chars=args.min_body_chars, max_quarantined=args.max_quarantined,
+        min_body_chars=args.min_body_chars, max_quarantined=args.max_quarantined, aliases=args.aliases,
     )
     inputs = [str(p) for p in (args.inputs or [SAMPLE_CORPUS])]
     try:
@@ -160,6 +161,15 @@ def _run(args: argparse.Namespace) -> int:
     try:
         check_model(settings.model)
     except ModelNotFound as error:
+        print(f"newsetl: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+    from flows.aliases import load_alias_rules
+    from transforms.resolve import AliasFileError
+
+    try:
+        load_alias_rules(settings.data_dir, settings.aliases)
+    except AliasFileError as error:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
 
@@ -188,8 +198,9 @@ def _run(args: argparse.Namespace) -> int:
             max_file_mb=settings.max_file_mb,
             min_body_chars=settings.min_body_chars,
             max_quarantined=settings.max_quarantined,
+            aliases=str(settings.aliases) if settings.aliases else None,
         )
-    except ModelNotFound as error:
+    except (ModelNotFound, AliasFileError) as error:
         print(f"newsetl: run failed: {error}", file=sys.stderr)
         return EXIT_ERROR
     except LakeError as error:

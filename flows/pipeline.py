@@ -23,6 +23,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import quality
+from flows.aliases import load_alias_rules
 from flows.nlp import load_pipeline, model_version
 from flows.progress import StageProgress
 from flows.settings import Settings
@@ -35,16 +36,18 @@ from transforms.checks import (
     extracted_frame,
     load_frames,
     mentions_frame,
+    quotes_frame,
     run_frame,
     sentences_frame,
 )
 from transforms.clean import clean_document
-from transforms.entities import build_entities
 from transforms.dedup import LoadedDoc, find_near_duplicates, plan_run
+from transforms.entities import build_entities, build_entity_aliases, entity_key
 from transforms.language import detect_language
 from transforms.records import AnnotatedDoc, CleanDoc, RawDoc, Rejection
 from transforms.report import render_report
-from transforms.rows import document_row, mention_rows, quarantine_row, removed_line_rows, sentence_rows
+from transforms.resolve import AliasRules, alias_names, key_stats, resolve_entities
+from transforms.rows import document_row, mention_rows, quarantine_row, quote_rows, removed_line_rows, sentence_rows, with_entity_ids
 from warehouse.duck import refresh_views
 from warehouse.lake import Lake
 
@@ -192,7 +195,26 @@ def read_recent_densities(data_dir: str) -> list[float]:
 @task(name="read-lake-mentions", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
 def read_current_mentions(data_dir: str) -> list[Row]:
     """The mentions entities are built from: each loaded document's latest run."""
-    return Lake(Path(data_dir)).current_rows("mentions", columns=["doc_id", "text", "label", "entity_id"])
+    mentions = Lake(Path(data_dir)).current_rows("mentions", columns=["doc_id", "text", "label", "entity_key"])
+    for row in mentions:  # loaded before mentions had entity_key: the key of the text itself
+        row["entity_key"] = row["entity_key"] or entity_key(row["text"])
+    return mentions
+
+
+@task(name="read-lake-aliases", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+def read_previous_entities(data_dir: str) -> dict[str, str]:
+    """The key -> entity id map earlier runs settled (`entity_aliases`)."""
+    aliases = Lake(Path(data_dir)).read("entity_aliases", columns=["alias_key", "entity_id"])
+    return dict(zip(aliases.column("alias_key").to_pylist(), aliases.column("entity_id").to_pylist()))
+
+
+@task(name="resolve-entities", cache_policy=NO_CACHE)
+def resolve_batch(mentions: list[Row], previous: dict[str, str], rules: AliasRules) -> dict[str, str]:
+    """Key -> entity id for every key of `mentions` (all loaded and new ones), in bulk."""
+    stats = key_stats((row["entity_key"], row["label"], row["text"]) for row in mentions)
+    entity_of = resolve_entities(stats, previous=previous, rules=rules)
+    get_run_logger().info("resolve: %d mentions, %d keys -> %d entities", len(mentions), len(stats), len(set(entity_of.values())))
+    return entity_of
 
 
 @task(name="load", cache_policy=NO_CACHE)
@@ -277,6 +299,7 @@ def etl_flow(
     max_file_mb: float | None = None,
     min_body_chars: int | None = None,
     max_quarantined: float | None = None,
+    aliases: str | None = None,
 ) -> RunSummary:
     """Load news articles from `inputs` (files or folders) into the warehouse in `data_dir`.
 
@@ -285,7 +308,7 @@ def etl_flow(
     """
     settings = Settings.load(
         data_dir=data_dir, model=model, batch_size=batch_size, max_file_mb=max_file_mb,
-        min_body_chars=min_body_chars, max_quarantined=max_quarantined,
+        min_body_chars=min_body_chars, max_quarantined=max_quarantined, aliases=aliases,
     )
     logger = get_run_logger()
     lake = Lake(settings.data_dir)
@@ -335,6 +358,7 @@ def _run(inputs: list[str], settings: Settings) -> RunSummary:
         with _timed(summary, "extract"):
             loaded = read_loaded(data_dir)
             recent_densities = read_recent_densities(data_dir)
+            alias_rules = load_alias_rules(settings.data_dir, settings.aliases)
             raw: list[RawDoc] = []
             # Batches are submitted to the flow's task runner (threads, or Dask workers with --dask)
             # and gathered in order, so the output does not depend on the runner.
@@ -420,21 +444,28 @@ def _run(inputs: list[str], settings: Settings) -> RunSummary:
             entity_density=summary.entity_density if len(annotated_ids) >= MIN_DOCS_FOR_DENSITY else None,
             recent_densities=recent_densities,
         )
+        quotes: list[Row] = []
         if documents:  # entities change only when documents do; a re-run with nothing new keeps them
             with _timed(summary, "load"):
                 reprocessed = {row["doc_id"] for row in documents}
                 lake_mentions = [m for m in read_current_mentions(data_dir) if m["doc_id"] not in reprocessed]
                 all_mentions = [*lake_mentions, *mentions]
-                entities = build_entities(all_mentions)
-                tables["entities"] = entities
+                entity_of = resolve_batch(all_mentions, read_previous_entities(data_dir), alias_rules)
+                mentions = with_entity_ids(mentions, entity_of)
+                all_mentions = with_entity_ids(all_mentions, entity_of)
+                names, labels = alias_names(alias_rules)
+                entities = build_entities(all_mentions, names=names, labels=labels)
+                quotes = [row for a in annotated for row in quote_rows(a, run_id=summary.run_id, entity_of=entity_of)]
+                tables.update(
+                    mentions=mentions, entities=entities, entity_aliases=build_entity_aliases(all_mentions), quotes=quotes
+                )
             summary.n_entities = len(entities)
         else:
             all_mentions, entities = [], []
             summary.n_entities = Lake(settings.data_dir).read("entities", columns=["entity_id"]).num_rows
-        gate(
-            Stage.LOAD,
-            load_frames(documents, mentions, entities, loaded_doc_ids=current, all_mentions=all_mentions, run=run_checks),
-        )
+        frames = load_frames(documents, mentions, entities, loaded_doc_ids=current, all_mentions=all_mentions, run=run_checks)
+        frames["quotes"] = quotes_frame(quotes, bodies, {row["entity_id"] for row in entities})
+        gate(Stage.LOAD, frames)
 
         summary.n_loaded, summary.n_mentions = len(documents), len(mentions)
         summary.n_duplicates = sum(1 for row in documents if row["duplicate_of"] is not None)

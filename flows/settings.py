@@ -18,6 +18,7 @@ ENVIRONMENT = {
     "NEWSETL_MAX_FILE_MB": "max_file_mb",
     "NEWSETL_MIN_BODY_CHARS": "min_body_chars",
     "NEWSETL_MAX_QUARANTINED": "max_quarantined",
+    "NEWSETL_ALIASES": "aliases",
 }
 
 
@@ -36,6 +37,7 @@ class Settings:
     min_body_chars: documents whose cleaned body is shorter are quarantined (NEWSETL_MIN_BODY_CHARS).
     max_quarantined: the run fails when a larger share of its new inputs is quarantined
         (NEWSETL_MAX_QUARANTINED): a batch that is mostly rejected is a broken batch.
+    aliases: the user's alias file (NEWSETL_ALIASES; default DATA_DIR/aliases.yaml when present).
     """
 
     data_dir: Path = field(default_factory=lambda: Path("data"))
@@ -44,6 +46,7 @@ class Settings:
     max_file_mb: float = 50.0
     min_body_chars: int = 200
     max_quarantined: float = 0.5
+    aliases: Path | None = None
 
     @property
     def max_file_bytes(self) -> int:
@@ -61,6 +64,8 @@ class Settings:
         try:
             if "data_dir" in values:
                 values["data_dir"] = Path(values["data_dir"])
+            if "aliases" in values:
+                values["aliases"] = Path(values["aliases"])
             if "batch_size" in values:
                 values["batch_size"] = int(values["batch_size"])
             if "max_file_mb" in values:

@@ -161,5 +161,9 @@ CONTRACT: Final[Mapping[Stage, tuple[Expectation, ...]]] = {
            id_column="quarantined", why="too many inputs rejected: the batch itself is probably broken (--max-quarantined)"),
         _e("run", "ExpectColumnValuesToBeBetween", column="entity_density_ratio", min_value=0.5, id_column="run_id",
            why="mentions per 1,000 body characters fell below half of recent runs' median: NER or cleaning broke"),
+        _e("quotes", "ExpectColumnValuesToBeInSet", column="slice_matches", value_set=_TRUE,
+           why="quote offsets slice the body back to the quotation"),
+        _e("quotes", "ExpectColumnValuesToBeInSet", column="speaker_exists", value_set=_TRUE,
+           why="a quote's speaker is an entity of the warehouse"),
     ),
 }

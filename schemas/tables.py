@@ -72,6 +72,7 @@ MENTIONS: Final[pa.Schema] = pa.schema(
         _field("label", pa.string(), "spaCy entity label of this mention (PERSON, GPE, ORG, ...)"),
         _field("entity_id", pa.string(), "canonical entity the mention resolves to (entities.entity_id)"),
         _field("run_id", pa.string(), "run that wrote the row"),
+        _field("entity_key", pa.string(), "matching key after in-document resolution (entity_aliases.alias_key)"),
     ]
 )
 """One row per named-entity mention in a loaded document's body."""
@@ -86,6 +87,32 @@ ENTITIES: Final[pa.Schema] = pa.schema(
     ]
 )
 """One row per canonical entity, recomputed over all loaded mentions at every run."""
+
+ENTITY_ALIASES: Final[pa.Schema] = pa.schema(
+    [
+        _field("entity_id", pa.string(), "canonical entity (entities.entity_id)"),
+        _field("alias", pa.string(), "a surface form as written in mentions.text"),
+        _field("alias_key", pa.string(), "matching key the surface form resolved to; one key, one entity"),
+        _field("n_mentions", pa.int64(), "mentions with this surface form and key"),
+        _field("n_documents", pa.int64(), "documents with such a mention"),
+    ]
+)
+"""One row per surface form and key of an entity; also the key -> entity map later runs keep."""
+
+QUOTES: Final[pa.Schema] = pa.schema(
+    [
+        _field("doc_id", pa.string(), "document the quotation is in"),
+        _field("quote_id", pa.int32(), "0-based position of the quotation in the document"),
+        _field("sentence_id", pa.int32(), "sentence where the quotation starts"),
+        _field("start_char", pa.int32(), "offset of the quoted text in documents.body, quotation marks excluded"),
+        _field("end_char", pa.int32(), "offset one past the quoted text; body[start_char:end_char] == text"),
+        _field("text", pa.string(), "the quoted words"),
+        _field("speaker", pa.string(), "the attribution as written (Mr Cavusoglu, he, the source)", nullable=True),
+        _field("speaker_entity_id", pa.string(), "entity the speaker resolves to; null when unattributed or unnamed", nullable=True),
+        _field("run_id", pa.string(), "run that wrote the row"),
+    ]
+)
+"""One row per direct quotation in a loaded document's body."""
 
 REMOVED_LINES: Final[pa.Schema] = pa.schema(
     [
@@ -157,6 +184,8 @@ TABLES: Final[Mapping[str, pa.Schema]] = {
     "sentences": SENTENCES,
     "mentions": MENTIONS,
     "entities": ENTITIES,
+    "entity_aliases": ENTITY_ALIASES,
+    "quotes": QUOTES,
     "removed_lines": REMOVED_LINES,
     "quarantine": QUARANTINE,
     "runs": RUNS,

@@ -82,3 +82,13 @@ def test_mention_offsets_always_slice_back_to_the_mention(parts: list[str]) -> N
     for s in sentences:
         assert 0 <= s.start_char < s.end_char <= len(text)
         assert text[s.start_char : s.end_char].strip() == text[s.start_char : s.end_char]
+
+
+def test_a_name_after_a_role_noun_is_a_person() -> None:
+    from transforms.annotate import person_cue
+
+    words = ["Political", "analyst", "Samer", "Khlioui", "said", "in", "Real", "Madrid"]
+    assert person_cue(words, 2, 4)
+    assert not person_cue(words, 6, 8) and not person_cue(words, 0, 1)
+    doc = _doc_with_ents("Political analyst Samer Khlioui said so.", [(2, 4, "ORG")])
+    assert [(e.text, e.label_) for e in doc.ents] == [("Samer Khlioui", "PERSON")]

@@ -64,6 +64,8 @@ def test_vote_label_takes_the_majority_and_breaks_ties_alphabetically() -> None:
 
 def test_display_name_prefers_the_fullest_form() -> None:
     assert display_name(["Erdogan", "Erdogan", "Recep Tayyip Erdogan"]) == "Recep Tayyip Erdogan"
+    assert display_name(["Tim Henman", "Tim Henman", "Briton Tim Henman", "Henman"]) == "Tim Henman"
+    assert display_name(["Idlib", "Idlib", "Idlib"]) == "Idlib"
 
 
 def test_build_entities_counts_mentions_and_documents() -> None:

@@ -160,3 +160,37 @@ def test_a_new_pipeline_version_reprocesses_and_the_views_show_one_version(tmp_p
     assert query(loaded, "select n_loaded, n_skipped from runs order by run_id desc limit 1").rows == [(5, 0)]
     raw = query(loaded, f"select count(*) from read_parquet('{loaded.resolve()}/lake/documents/*/*.parquet')").rows
     assert raw == [(before["documents"] * 2,)], "the old version's rows stay in the lake, out of the views"
+
+
+def test_entity_ids_stay_when_new_documents_arrive_and_the_alias_file_overrides(tmp_path: Path) -> None:
+    first, data_dir = tmp_path / "first", tmp_path / "data"
+    first.mkdir()
+    for name in ("001_3bf0b783fa0966cb.txt", "004_020e556836022639.txt"):
+        shutil.copy(SAMPLE_CORPUS / name, first / name)
+    assert main(["run", str(first), "--data-dir", str(data_dir)]) == 0
+    before = dict(query(data_dir, "select alias_key, entity_id from entity_aliases").rows)
+    assert main(["run", "--data-dir", str(data_dir)]) == 0  # all five seeds: three new documents
+    after = dict(query(data_dir, "select alias_key, entity_id from entity_aliases").rows)
+    assert {k: after[k] for k in before} == before
+    assert _one(data_dir, "select count(*) from mentions m left join entities e using (entity_id) where e.entity_id is null") == 0
+    # the user keeps "Assad" apart: existing mentions are re-pointed, in the views too
+    (data_dir / "aliases.yaml").write_text("separate: [Assad]\n", encoding="utf-8")
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "note.txt").write_text(
+        "Note\n\nMr Assad met Vladimir Putin in Moscow on Monday, the Kremlin said, in a visit that neither side had "
+        "announced and that came a week after a new round of talks on the future of the north-west of the country.\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(extra), "--data-dir", str(data_dir)]) == 0
+    # a bare "Assad" (no full name in its article) is its own entity; in-document resolution still applies
+    assert query(data_dir, "select distinct e.name from mentions m join entities e using (entity_id) where m.entity_key = 'assad'").rows == [("Assad",)]
+    assert _one(data_dir, "select count(distinct entity_id) from mentions where entity_key in ('assad', 'bashar al assad')") == 2
+    assert _one(data_dir, "select count(*) from mentions m left join entities e using (entity_id) where e.entity_id is null") == 0
+
+
+def test_a_malformed_alias_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "aliases.yaml"
+    bad.write_text("entities: nope\n", encoding="utf-8")
+    assert main(["run", "--data-dir", str(tmp_path / "data"), "--aliases", str(bad)]) == 1
+    assert "alias file" in capsys.readouterr().err

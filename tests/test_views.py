@@ -32,7 +32,7 @@ def _doc(doc_id: str, path: str, run_id: str, **extra: Any) -> dict[str, Any]:
 def _mentions(doc_id: str, run_id: str, pairs: list[tuple[int, str]]) -> list[dict[str, Any]]:
     return [
         {"doc_id": doc_id, "mention_id": i, "sentence_id": s, "start_char": 0, "end_char": 4, "text": "Body",
-         "label": "PERSON", "entity_id": e, "run_id": run_id}
+         "label": "PERSON", "entity_id": e, "entity_key": e, "run_id": run_id}
         for i, (s, e) in enumerate(pairs)
     ]
 
@@ -68,6 +68,8 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
             "dq_results": [], "runs": [_run("r1", 10, 3, 1)],
             "entities": [{"entity_id": "e1", "name": "Putin", **entity}, {"entity_id": "e2", "name": "Erdogan", **entity},
                          {"entity_id": "e3", "name": "Idlib", **entity}],
+            "entity_aliases": [{"entity_id": e, "alias": name, "alias_key": e, "n_mentions": 1, "n_documents": 1}
+                               for e, name in (("e1", "Putin"), ("e2", "Erdogan"), ("e3", "Idlib"))],
         }, ingest_date=date(2026, 11, 21))
         lake.commit("r2", {
             "documents": [_doc("d1", "in/wire/a.txt", "r2", published_at=datetime(2026, 11, 16, 9, 0))],

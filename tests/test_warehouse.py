@@ -33,14 +33,19 @@ def lake(tmp_path: Path) -> Lake:
     lake.write_rows(
         "mentions",
         [
-            {"doc_id": "d1", "mention_id": 0, "sentence_id": 0, "start_char": 0, "end_char": 5, "text": "Putin", "label": "PERSON", "entity_id": "e1", "run_id": "r1"},
-            {"doc_id": "d1", "mention_id": 1, "sentence_id": 0, "start_char": 10, "end_char": 17, "text": "Erdoğan", "label": "PERSON", "entity_id": "e2", "run_id": "r1"},
+            {"doc_id": "d1", "mention_id": 0, "sentence_id": 0, "start_char": 0, "end_char": 5, "text": "Putin", "label": "PERSON", "entity_id": "e1", "run_id": "r1", "entity_key": "putin"},
+            {"doc_id": "d1", "mention_id": 1, "sentence_id": 0, "start_char": 10, "end_char": 17, "text": "Erdoğan", "label": "PERSON", "entity_id": "e2", "run_id": "r1", "entity_key": "erdogan"},
         ],
         stem="r1",
     )
-    for name in ("sentences", "removed_lines", "quarantine", "dq_results", "runs"):
+    for name in ("sentences", "removed_lines", "quarantine", "dq_results", "runs", "quotes"):
         lake.write_rows(name, [], stem="r1")
     lake.write_rows("entities", [{"entity_id": "e1", "name": "Putin", "label": "PERSON", "n_mentions": 1, "n_documents": 1}], stem="entities")
+    lake.write_rows(
+        "entity_aliases",
+        [{"entity_id": "e9", "alias": "Erdoğan", "alias_key": "erdogan", "n_mentions": 1, "n_documents": 1}],
+        stem="entity_aliases",
+    )
     refresh_views(lake)
     return lake
 
@@ -58,6 +63,18 @@ def test_views_expose_exactly_the_schema_columns(lake: Lake) -> None:
         result = query(lake.data_dir, f"select * from {name} limit 0")
         partition = [] if name in REPLACED else [PARTITION_KEY]
         assert result.columns == schema.names + partition, name
+
+
+def test_the_mentions_view_takes_the_entity_its_key_resolves_to_now(lake: Lake) -> None:
+    # the Parquet row says e2 (the run that loaded it); entity_aliases now maps its key to e9
+    assert query(lake.data_dir, "select text, entity_id from mentions order by mention_id").rows == [("Putin", "e1"), ("Erdoğan", "e9")]
+
+
+def test_derived_views_are_created_after_the_tables_and_skipped_without_them(lake: Lake, tmp_path: Path) -> None:
+    assert query(lake.data_dir, "select count(*) from entity_pairs_by_document").rows == [(0,)]
+    only_runs = Lake(tmp_path / "fresh")
+    only_runs.write_rows("runs", [], stem="r1")
+    assert refresh_views(only_runs) == ["runs", "run_history"]  # run_history needs only runs
 
 
 def test_views_read_the_rows_and_keys_are_unique(lake: Lake) -> None:
@@ -236,3 +253,18 @@ def test_sql_waits_briefly_for_a_tool_holding_a_read_write_connection(lake: Lake
     assert holder.stdout is not None and holder.stdout.readline() == "held\n"
     assert query(lake.data_dir, "select count(*) from documents").rows == [(2,)]
     holder.wait()
+
+
+def test_a_column_added_after_a_file_was_written_reads_as_nulls(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    lake = Lake(tmp_path)
+    old = TABLES["mentions"].remove(TABLES["mentions"].get_field_index("entity_key"))
+    row = {"doc_id": "d1", "mention_id": 0, "sentence_id": 0, "start_char": 0, "end_char": 5, "text": "Putin",
+           "label": "PERSON", "entity_id": "e1", "run_id": "r0"}
+    with lake.lock():
+        lake.commit("r1", {"mentions": [{**row, "mention_id": 1, "run_id": "r1", "entity_key": "putin"}]}, ingest_date=date(2026, 11, 21))
+    # a file written before mentions had entity_key, in the same partition
+    pq.write_table(pa.Table.from_pylist([row], schema=old), lake.table_dir("mentions") / "ingest_date=2026-11-21" / "r0.parquet")
+    table = lake.read("mentions", columns=["text", "entity_key"])
+    assert sorted(table.to_pylist(), key=str) == sorted([{"text": "Putin", "entity_key": None}, {"text": "Putin", "entity_key": "putin"}], key=str)

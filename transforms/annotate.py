@@ -15,12 +15,20 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from schemas.reasons import ENTITY_LABELS
-from transforms.entities import HONORIFICS, entity_key, resolve_in_document
+from transforms.entities import HONORIFICS, compare_tokens, entity_key, is_acronym, resolve_in_document
+from transforms.quotes import find_quotes
 from transforms.records import AnnotatedDoc, CleanDoc, MentionSpan, SentenceSpan
 
 _LEADING_DROP: Final[frozenset[str]] = frozenset({"the", "a", "an"}) | HONORIFICS | {h + "." for h in HONORIFICS}
 _TRAILING_DROP: Final[frozenset[str]] = frozenset({"'s", "’s", "'", "’"})
 _EDGE_PUNCT: Final[str] = "\"'“”‘’«»()[].,;:!?-–—"
+#: Nouns that, written just before a capitalised name, say it is a person ("analyst Samer Khlioui").
+ROLE_NOUNS: Final[frozenset[str]] = frozenset(
+    """analyst spokesman spokeswoman spokesperson minister president commander expert official leader director
+    chief secretary ambassador envoy journalist correspondent researcher professor coach manager chairman
+    chairwoman founder senator governor mayor lawyer economist colonel captain striker midfielder defender
+    goalkeeper singer actor actress author writer counterpart deputy adviser advisor judge prosecutor""".split()
+)
 
 
 def trim_span(words: Sequence[str], start: int, end: int) -> tuple[int, int]:
@@ -37,6 +45,14 @@ def trim_span(words: Sequence[str], start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def person_cue(words: Sequence[str], start: int, end: int) -> bool:
+    """Whether the span words[start:end] is a name (1 to 3 capitalised words) written right
+    after a role noun ("Political analyst Samer Khlioui"), which makes it a person."""
+    if start == 0 or not 1 <= end - start <= 3 or words[start - 1].casefold() not in ROLE_NOUNS:
+        return False
+    return all(w[:1].isupper() and w.replace("-", "").isalpha() for w in words[start:end])
+
+
 def keep_entity(label: str, text: str) -> bool:
     """Whether a trimmed span is kept as a mention: a named-entity label and a matching key."""
     return label in ENTITY_LABELS and bool(entity_key(text))
@@ -44,13 +60,15 @@ def keep_entity(label: str, text: str) -> bool:
 
 @Language.component("newsetl_entities")
 def newsetl_entities(doc: Doc) -> Doc:
-    """Trim entity spans (`trim_span`) and keep only named entities (`keep_entity`)."""
+    """Trim entity spans (`trim_span`), label a name after a role noun PERSON (`person_cue`)
+    and keep only named entities (`keep_entity`)."""
     words = [token.text for token in doc]
     kept: list[Span] = []
     for ent in doc.ents:
         start, end = trim_span(words, ent.start, ent.end)
         if start < end:
-            span = Span(doc, start, end, label=ent.label_)
+            label = "PERSON" if ent.label_ != "PERSON" and person_cue(words, start, end) else ent.label_
+            span = Span(doc, start, end, label=label)
             if keep_entity(span.label_, span.text):
                 kept.append(span)
     doc.set_ents(kept, default="outside")
@@ -61,8 +79,8 @@ def doc_spans(doc: Doc) -> tuple[tuple[SentenceSpan, ...], tuple[MentionSpan, ..
     """Sentences and mentions of a processed Doc, offsets into `doc.text`.
 
     Sentence spans exclude surrounding whitespace and skip whitespace-only sentences; each
-    mention records the sentence that contains its first character. A short person name is
-    resolved to the full name it abbreviates in the same document (`resolve_in_document`).
+    mention records the sentence that contains its first character. A short name is resolved
+    to the full name it abbreviates in the same document (`resolve_in_document`).
     """
     sentences: list[SentenceSpan] = []
     for sent in doc.sents:
@@ -74,7 +92,9 @@ def doc_spans(doc: Doc) -> tuple[tuple[SentenceSpan, ...], tuple[MentionSpan, ..
         sentences.append(SentenceSpan(start, start + len(stripped)))
     starts = [s.start_char for s in sentences]
     ents = [ent for ent in doc.ents if keep_entity(ent.label_, ent.text)]
-    keys = resolve_in_document([(entity_key(ent.text), ent.label_) for ent in ents])
+    raw = [(entity_key(ent.text), ent.label_) for ent in ents]
+    keys = resolve_in_document(raw, acronyms=[is_acronym(ent.text) for ent in ents])
+    persons = {k for k, label in raw if label == "PERSON" and len(compare_tokens(k)) >= 2}
     mentions = tuple(
         MentionSpan(
             start_char=ent.start_char,
@@ -83,6 +103,7 @@ def doc_spans(doc: Doc) -> tuple[tuple[SentenceSpan, ...], tuple[MentionSpan, ..
             label=ent.label_,
             sentence_id=max(bisect_right(starts, ent.start_char) - 1, 0),
             entity_key=key,
+            is_person=ent.label_ == "PERSON" or key in persons,
         )
         for ent, key in zip(ents, keys)
     )
@@ -93,7 +114,8 @@ def annotate_documents(nlp: Language, docs: Iterable[CleanDoc], *, batch_size: i
     """Run `nlp` over the bodies of `docs` in batches and yield annotated documents in order.
 
     Each batch runs inside `nlp.memory_zone()` so the vocabulary does not grow over long runs.
-    An empty body gives no sentences and no mentions.
+    Quotations and their speakers come from `find_quotes`. An empty body gives no sentences,
+    mentions or quotes.
     """
     docs = list(docs)
     for offset in range(0, len(docs), batch_size):
@@ -102,4 +124,5 @@ def annotate_documents(nlp: Language, docs: Iterable[CleanDoc], *, batch_size: i
             pairs = nlp.pipe(((d.cleaned.body, d) for d in batch), as_tuples=True, batch_size=batch_size)
             for spacy_doc, clean_doc in pairs:
                 sentences, mentions = doc_spans(spacy_doc)
-                yield AnnotatedDoc(doc=clean_doc, sentences=sentences, mentions=mentions)
+                quotes = find_quotes(clean_doc.cleaned.body, mentions)
+                yield AnnotatedDoc(doc=clean_doc, sentences=sentences, mentions=mentions, quotes=quotes)

@@ -137,6 +137,19 @@ def run_frame(
     ]
 
 
+def quotes_frame(rows: Iterable[Mapping[str, Any]], bodies: Mapping[str, str], entity_ids: Collection[str]) -> list[Row]:
+    """`quotes` rows with `slice_matches` (inside the body and `body[start:end] == text`) and
+    `speaker_exists` (no speaker entity, or one of `entity_ids`)."""
+    out = []
+    for row in rows:
+        body = bodies.get(row["doc_id"], "")
+        start, end = row["start_char"], row["end_char"]
+        speaker = row["speaker_entity_id"]
+        out.append({**row, "slice_matches": 0 <= start < end <= len(body) and body[start:end] == row["text"],
+                    "speaker_exists": speaker is None or speaker in entity_ids})
+    return out
+
+
 def load_frames(
     documents: Sequence[Mapping[str, Any]],
     mentions: Sequence[Mapping[str, Any]],

@@ -86,7 +86,8 @@ class SentenceSpan:
 
 @dataclass(frozen=True, slots=True)
 class MentionSpan:
-    """A named-entity mention: offsets into the body (end exclusive), text, label, entity key."""
+    """A named-entity mention: offsets into the body (end exclusive), text, label, the entity key
+    after in-document resolution, and whether it names a person (its label, or its resolution)."""
 
     start_char: int
     end_char: int
@@ -94,6 +95,18 @@ class MentionSpan:
     label: str
     sentence_id: int
     entity_key: str
+    is_person: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteSpan:
+    """A quotation: offsets of the quoted text (marks excluded), the speaker as written and the
+    mention it resolves to (index into the document's mentions), both None when unattributed."""
+
+    start_char: int
+    end_char: int
+    speaker_text: str | None
+    speaker_mention: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +116,4 @@ class AnnotatedDoc:
     doc: CleanDoc
     sentences: tuple[SentenceSpan, ...] = ()
     mentions: tuple[MentionSpan, ...] = ()
+    quotes: tuple[QuoteSpan, ...] = ()

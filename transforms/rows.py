@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -65,7 +67,8 @@ def sentence_rows(ann: AnnotatedDoc, *, run_id: str) -> list[Row]:
 
 
 def mention_rows(ann: AnnotatedDoc, *, run_id: str) -> list[Row]:
-    """The `mentions` rows of an annotated document, numbered from 0, with their entity ids."""
+    """The `mentions` rows of an annotated document, numbered from 0. `entity_id` is the id of
+    the mention's own key until `with_entity_ids` puts the resolved one."""
     return [
         {
             "doc_id": ann.doc.doc_id,
@@ -77,9 +80,43 @@ def mention_rows(ann: AnnotatedDoc, *, run_id: str) -> list[Row]:
             "label": m.label,
             "entity_id": entity_id(m.entity_key),
             "run_id": run_id,
+            "entity_key": m.entity_key,
         }
         for i, m in enumerate(ann.mentions)
     ]
+
+
+def with_entity_ids(rows: Iterable[Mapping[str, Any]], entity_of: Mapping[str, str]) -> list[Row]:
+    """Copies of mention rows with `entity_id` set from their `entity_key`.
+
+    Raises:
+        KeyError: a key the resolution did not cover (a bug: every key is resolved).
+    """
+    return [{**row, "entity_id": entity_of[row["entity_key"]]} for row in rows]
+
+
+def quote_rows(ann: AnnotatedDoc, *, run_id: str, entity_of: Mapping[str, str]) -> list[Row]:
+    """The `quotes` rows of an annotated document, numbered from 0; the speaker's entity is the
+    resolved entity of the speaker's mention (`entity_of`: key -> entity id)."""
+    body = ann.doc.cleaned.body
+    starts = [s.start_char for s in ann.sentences]
+    rows = []
+    for i, q in enumerate(ann.quotes):
+        speaker = ann.mentions[q.speaker_mention] if q.speaker_mention is not None else None
+        rows.append(
+            {
+                "doc_id": ann.doc.doc_id,
+                "quote_id": i,
+                "sentence_id": max(bisect_right(starts, q.start_char) - 1, 0),
+                "start_char": q.start_char,
+                "end_char": q.end_char,
+                "text": body[q.start_char : q.end_char],
+                "speaker": q.speaker_text,
+                "speaker_entity_id": entity_of[speaker.entity_key] if speaker is not None else None,
+                "run_id": run_id,
+            }
+        )
+    return rows
 
 
 def quarantine_row(rejection: Rejection, *, run_id: str, at: datetime) -> Row:

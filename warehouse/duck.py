@@ -46,21 +46,24 @@ def database_path(data_dir: Path) -> Path:
 
 
 def refresh_views(lake: Lake) -> list[str]:
-    """Build the view of every table that has Parquet files, and every other view whose tables
-    exist, in a new database file renamed over `warehouse.duckdb`; return the views' names."""
+    """Build the view of every table that has Parquet files, then every view built on those
+    views (e.g. entity co-occurrence) whose tables exist, in a new database file renamed over
+    `warehouse.duckdb`; return the views' names."""
     created = []
     target = database_path(lake.data_dir)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         with duckdb.connect(str(tmp)) as con:
             for name in view_files():
-                if name in TABLES and not lake.files(name):
+                if name in TABLES and lake.files(name):
+                    con.execute(view_sql(name, lake.root))
+                    created.append(name)
+            for name in view_files():
+                if name in TABLES:
                     continue
                 try:
                     con.execute(view_sql(name, lake.root))
                 except duckdb.CatalogException:
-                    if name in TABLES:
-                        raise
                     continue  # a view over a table that has no files yet
                 created.append(name)
             con.execute("checkpoint")

@@ -5,7 +5,7 @@ Layout of a data dir:
     lake -> .snapshots/<snapshot_id>         a symbolic link, swapped in one rename per commit
     .snapshots/<snapshot_id>/
         <table>/ingest_date=YYYY-MM-DD/<run_id>.parquet
-        entities/entities.parquet            replaced whole at every run
+        entities/entities.parquet            replaced whole at every run (entity_aliases too)
         _lake.json                           schema version, run id and time of the commit
     .lock                                    held (fcntl) by the run that loads the data dir
 
@@ -41,7 +41,7 @@ from schemas import SCHEMA_VERSION, TABLES, build_table, check_schema
 
 ENTITIES_FILE = "entities.parquet"
 #: Tables replaced whole at every commit instead of appended to; they are not partitioned.
-REPLACED: Final[frozenset[str]] = frozenset({"entities"})
+REPLACED: Final[frozenset[str]] = frozenset({"entities", "entity_aliases"})
 #: The Hive partition key of every appended table.
 PARTITION_KEY: Final[str] = "ingest_date"
 PARTITIONING: Final[ds.Partitioning] = ds.partitioning(pa.schema([(PARTITION_KEY, pa.date32())]), flavor="hive")
@@ -81,12 +81,23 @@ class Lake:
         return sorted(folder.rglob("*.parquet")) if folder.is_dir() else []
 
     def read(self, name: str, *, columns: list[str] | None = None) -> pa.Table:
-        """All rows of a table (an empty table with the schema when there are no files)."""
+        """All rows of a table (an empty table with the schema when there are no files).
+
+        A column added to the schema after a file was written (e.g. `mentions.entity_key`)
+        reads as nulls from that file."""
         schema = TABLES[name]
         if columns is not None:
             schema = pa.schema([schema.field(c) for c in columns])
-        parts = [pq.read_table(path, columns=columns, schema=schema, partitioning=None) for path in self.files(name)]
-        return pa.concat_tables(parts) if parts else schema.empty_table()
+        parts = []
+        for path in self.files(name):
+            present = set(pq.read_schema(path).names)
+            wanted = [f for f in schema if f.name in present]
+            part = pq.read_table(path, columns=[f.name for f in wanted], schema=pa.schema(wanted), partitioning=None)
+            for i, f in enumerate(schema):
+                if f.name not in present:
+                    part = part.add_column(i, f.with_nullable(True), pa.nulls(part.num_rows, f.type))
+            parts.append(part)
+        return pa.concat_tables(parts, promote_options="permissive") if parts else schema.empty_table()
 
     def dataset(self, name: str) -> ds.Dataset:
         """The table as a pyarrow dataset, with `ingest_date` from the Hive partitions."""
