@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Final
 
 from schemas.reasons import QuarantineReason, Stage
 from schemas.reasons import RemovalReason as R
-from transforms.records import Cleaned, CleanDoc, RawDoc, Rejection, RemovedLine
+from transforms.records import Cleaned, CleanDoc, PageMeta, RawDoc, Rejection, RemovedLine
 
 # --- dates -------------------------------------------------------------------------------------
 
@@ -249,7 +249,7 @@ def _key(line: str) -> str:
     return " ".join(line.casefold().split())
 
 
-def clean_text(text: str) -> Cleaned:
+def clean_text(text: str, *, page: PageMeta | None = None) -> Cleaned:
     """Split an article's text into metadata, body and removed lines.
 
     Input: the decoded text of one scraped article. Output: a `Cleaned` whose body is the kept
@@ -337,7 +337,7 @@ def clean_text(text: str) -> Cleaned:
 
     kept = [ln.text for ln in lines if ln.reason is None]
     removed = tuple(RemovedLine(ln.no, ln.text, ln.reason) for ln in lines if ln.reason is not None)
-    return Cleaned(
+    cleaned = Cleaned(
         body="\n\n".join(kept),
         removed=removed,
         title=title_line.text if title_line else None,
@@ -348,6 +348,24 @@ def clean_text(text: str) -> Cleaned:
         author=_author(lines),
         dateline=_dateline(kept[0]) if kept else None,
         tags=tags,
+    )
+    if page is not None:
+        cleaned = _with_page_meta(cleaned, page)
+    return cleaned
+
+
+def _with_page_meta(cleaned: Cleaned, page: PageMeta) -> Cleaned:
+    """Fill what the text did not say from what the HTML page says about itself."""
+    return replace(
+        cleaned,
+        title=cleaned.title or page.title,
+        subtitle=cleaned.subtitle or page.description,
+        published_at=cleaned.published_at or page.published_at,
+        updated_at=cleaned.updated_at or page.updated_at,
+        author=cleaned.author or page.author,
+        tags=cleaned.tags or page.tags,
+        source_name=cleaned.source_name or page.source_name,
+        source_url=cleaned.source_url or page.url,
     )
 
 
@@ -387,7 +405,7 @@ def _dateline(first_paragraph: str) -> str | None:
 
 def clean_document(raw: RawDoc) -> CleanDoc | Rejection:
     """Clean one decoded document; a document with nothing left is an `empty_body` rejection."""
-    cleaned = clean_text(raw.text)
+    cleaned = clean_text(raw.text, page=raw.page)
     if cleaned.body.strip():
         return CleanDoc(raw=raw, cleaned=cleaned)
     reasons = Counter(r.reason.value for r in cleaned.removed)
