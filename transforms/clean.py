@@ -81,7 +81,9 @@ def parse_date(text: str) -> datetime | None:
 
 # --- line patterns -----------------------------------------------------------------------------
 
-_TERMINAL: Final[str] = ".!?\"”’'):;…"
+_TERMINAL: Final[str] = ".!?\"”’'):;…。！？」』"
+#: Scripts written without spaces between words: about two characters make a word.
+_UNSPACED_RE: Final[re.Pattern[str]] = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _STAMP_RE: Final[re.Pattern[str]] = re.compile(
     r"^(?P<kind>published|updated|last updated|first published|posted|modified)(?:\s+on)?\s*:?\s*", re.I
 )
@@ -154,7 +156,8 @@ _TAGS_PREFIX_RE: Final[re.Pattern[str]] = re.compile(r"^(?:tags?|topics?|filed u
 
 
 def _words(line: str) -> int:
-    return len(line.split())
+    unspaced = len(_UNSPACED_RE.findall(line))
+    return len(line.split()) + unspaced // 2
 
 
 def _ends_sentence(line: str) -> bool:
@@ -280,7 +283,9 @@ def clean_text(text: str, *, page: PageMeta | None = None) -> Cleaned:
             neighbours = [lines[j] for j in (i - 1, i + 1) if 0 <= j < len(lines)]
             if any(_key(other.text) == key for other in neighbours):
                 line.reason = R.CAPTION
-            elif key in seen and line.reason is None:
+            elif key in seen and line.reason is None and is_paragraph(line.text):
+                # a whole paragraph printed again (pull quote, scraped twice); short lines such as
+                # table cells and list items legitimately repeat
                 line.reason = R.DUPLICATE_LINE
         seen.add(key)
 
@@ -290,14 +295,18 @@ def clean_text(text: str, *, page: PageMeta | None = None) -> Cleaned:
 
     # Above the first paragraph: the standfirst under the headline, then bylines and source lines.
     subtitle: str | None = None
-    for line in lines[:first_par]:
-        if line.reason is not None or _ends_sentence(line.text):
-            continue
-        if subtitle is None and title_line is not None and _words(line.text) >= 6:
-            line.reason = R.SUBTITLE
-            subtitle = line.text
-        elif _words(line.text) <= 6:
-            line.reason = R.BYLINE
+    if page is not None:
+        # An HTML page says what its standfirst is; only a line that matches it is one.
+        subtitle = _mark_description(lines[: max(first_par, 1) + 3], page.description)
+    else:
+        for line in lines[:first_par]:
+            if line.reason is not None or _ends_sentence(line.text):
+                continue
+            if subtitle is None and title_line is not None and _words(line.text) >= 6:
+                line.reason = R.SUBTITLE
+                subtitle = line.text
+            elif _words(line.text) <= 6:
+                line.reason = R.BYLINE
 
     # Between paragraphs: an unpunctuated line set apart by two blank lines links elsewhere.
     for line in lines[first_par:last_par]:
@@ -327,7 +336,9 @@ def clean_text(text: str, *, page: PageMeta | None = None) -> Cleaned:
         if line.reason is None and has_furniture:
             if block is R.RELATED_ARTICLES and _LIST_ITEM_RE.match(line.text):
                 line.reason = R.RELATED_ARTICLES
-            elif block is not None or not (_ends_sentence(line.text) and _words(line.text) >= 4):
+            elif block is not None or (page is None and not (_ends_sentence(line.text) and _words(line.text) >= 4)):
+                # In extracted HTML the end of the article is the extractor's call: short lines
+                # after the last paragraph (a list, a table) go only after a furniture line.
                 line.reason = R.TRAILING_FURNITURE
 
     # A short unclassified line heading a donation appeal belongs to the appeal.
@@ -352,6 +363,19 @@ def clean_text(text: str, *, page: PageMeta | None = None) -> Cleaned:
     if page is not None:
         cleaned = _with_page_meta(cleaned, page)
     return cleaned
+
+
+def _mark_description(lines: list[_Line], description: str | None) -> str | None:
+    """Mark as the subtitle the line that is the page's description (which may be cut short)."""
+    if not description:
+        return None
+    want = _key(description).rstrip(".… ")
+    for line in lines:
+        key = _key(line.text).rstrip(".… ")
+        if line.reason is None and len(key) >= 20 and (key.startswith(want) or want.startswith(key)):
+            line.reason = R.SUBTITLE
+            return line.text
+    return None
 
 
 def _with_page_meta(cleaned: Cleaned, page: PageMeta) -> Cleaned:
