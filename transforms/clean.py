@@ -289,7 +289,10 @@ def clean_text(text: str, *, page: PageMeta | None = None) -> Cleaned:
                 line.reason = R.DUPLICATE_LINE
         seen.add(key)
 
-    paragraphs = [i for i, ln in enumerate(lines) if ln.reason is None and is_paragraph(ln.text)]
+    # The article is the densest run of prose; in whole-page text what lies outside it is the
+    # page around it (navigation above, footers and link lists below).
+    start, end = _article_span(lines) if page is None else (0, len(lines) - 1)
+    paragraphs = [i for i, ln in enumerate(lines) if ln.reason is None and is_paragraph(ln.text) and start <= i <= end]
     first_par = paragraphs[0] if paragraphs else len(lines)
     last_par = paragraphs[-1] if paragraphs else len(lines) - 1
 
@@ -341,6 +344,10 @@ def clean_text(text: str, *, page: PageMeta | None = None) -> Cleaned:
                 # after the last paragraph (a list, a table) go only after a furniture line.
                 line.reason = R.TRAILING_FURNITURE
 
+    for i, line in enumerate(lines):
+        if line.reason is None and not (start <= i <= end):
+            line.reason = R.SITE_FURNITURE if i < start else R.TRAILING_FURNITURE
+
     # A short unclassified line heading a donation appeal belongs to the appeal.
     for line, following in zip(reversed(trailing[:-1]), reversed(trailing[1:])):
         if line.reason is R.TRAILING_FURNITURE and following.reason is R.DONATION_APPEAL:
@@ -363,6 +370,27 @@ def clean_text(text: str, *, page: PageMeta | None = None) -> Cleaned:
     if page is not None:
         cleaned = _with_page_meta(cleaned, page)
     return cleaned
+
+
+def _article_span(lines: list[_Line]) -> tuple[int, int]:
+    """First and last index of the run of lines with the most prose in it.
+
+    Each paragraph counts its words, each other line counts against by its words (at most
+    10): the maximum-sum run (Kadane's algorithm) is the article, in the spirit of Finn et
+    al.'s body text extraction. No paragraph at all: the whole text.
+    """
+    best, best_span = 0, (0, len(lines) - 1)
+    total, start = 0, 0
+    for i, line in enumerate(lines):
+        n = _words(line.text)
+        score = n if line.reason is None and is_paragraph(line.text) else -min(max(n, 2), 10)
+        if total <= 0:
+            total, start = score, i
+        else:
+            total += score
+        if total > best:
+            best, best_span = total, (start, i)
+    return best_span
 
 
 def _mark_description(lines: list[_Line], description: str | None) -> str | None:
