@@ -109,9 +109,17 @@ _RELATED_HEADER_RE: Final[re.Pattern[str]] = re.compile(
     re.I,
 )
 _LIST_ITEM_RE: Final[re.Pattern[str]] = re.compile(r"^(?:\d{1,2}[.)]|[*•·▪–-])\s+\S")
+#: A rendered list item: link lists (most read, related, menus) are lists, prose rarely is.
+_BULLET_RE: Final[re.Pattern[str]] = re.compile(r"^(?:[*+•·▪o-]|\d{1,2}[.)])\s+\S")
+_SHARE_BUTTON_RE: Final[re.Pattern[str]] = re.compile(
+    r"^(?:[*+•-]\s*)?(?:facebook|twitter|pinterest|reddit|linkedin|whatsapp|telegram|e-?mail|print|tweet|share|"
+    r"google\+|flipboard|tumblr|stumbleupon|blogger|mix|messenger|pocket|copy link|sms|vk|xing|\d+\s+shares?|"
+    r"sharing is caring!?|share (?:this|on)\b.*)$",
+    re.I,
+)
 _FURNITURE_RE: Final[re.Pattern[str]] = re.compile(
     r"^(?:editor'?s'? picks?|editors'? choice|most (?:popular|read|viewed|shared|commented)|trending(?: now)?|"
-    r"top stories|latest(?: news)?|breaking news|advertisement|skip to (?:main )?content|source link|"
+    r"top stories|latest(?: news)?|breaking news|advertisement|advert|ad|sponsored(?: content)?|skip to (?:main )?content|source link|"
     r"back to top|related topics|what to read next|don'?t miss|more from [\w ]{1,40}|print|menu|home)\s*:?$",
     re.I,
 )
@@ -215,6 +223,8 @@ def classify_line(line: str) -> R | None:
         return R.DONATION_APPEAL
     if n <= 12 and _NEWSLETTER_RE.search(line):
         return R.NEWSLETTER_PROMPT
+    if n <= 6 and _SHARE_BUTTON_RE.match(line):
+        return R.SOCIAL_PROMPT
     if n <= 12 and _SOCIAL_RE.search(line):
         return R.SOCIAL_PROMPT
     return None
@@ -383,7 +393,8 @@ def _article_span(lines: list[_Line]) -> tuple[int, int]:
     total, start = 0, 0
     for i, line in enumerate(lines):
         n = _words(line.text)
-        score = n if line.reason is None and is_paragraph(line.text) else -min(max(n, 2), 10)
+        prose = line.reason is None and is_paragraph(line.text) and not (_BULLET_RE.match(line.text) and n < 25)
+        score = n if prose else -min(max(n, 2), 10)
         if total <= 0:
             total, start = score, i
         else:
