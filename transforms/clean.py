@@ -99,13 +99,15 @@ _CREDIT_RE: Final[re.Pattern[str]] = re.compile(
     rf"(?:^(?:photo|image|picture|credit)s?\s*:|\S/(?:{_AGENCIES})\b|/(?:[^/]+/)*(?:{_AGENCIES})$)", re.I
 )
 _INLINE_LINK_RE: Final[re.Pattern[str]] = re.compile(
-    r"^(?:read|read also|also read|read more|see also|related|watch|pictures|photos|video|gallery|listen|"
-    r"more|opinion|analysis|explainer)\s*:\s*\S",
+    r"^(?:read|read also|also read|read more|see more|see also|related|watch|pictures|photos|video|gallery|listen|"
+    r"more|opinion|analysis|explainer|also|click here|trending)\s*:\s*\S|^click here to (?:get|download|read|see|watch|listen|view)\b|\bby clicking here$|"
+    r"\[(?:video|insight|reaction|pictures|photos|gallery|poll|live)\]\W*$",
     re.I,
 )
 _RELATED_HEADER_RE: Final[re.Pattern[str]] = re.compile(
-    r"^(?:related(?: articles| stories| news| content| posts| coverage)?|read more|more on this(?: story)?|"
-    r"see also|further reading|also read|more stories|you may also like|recommended(?: for you)?)\s*:?$",
+    r"^(?:related(?: articles| stories| news| content| posts| coverage| links)?|read more|more on this(?: story)?|"
+    r"see also|further reading|also read|more stories|(?:you|we think you) (?:may|might|will) (?:also )?(?:like|enjoy)|"
+    r"recommended(?: for you| reading| stories)?|read these next|more in [\w ]{1,30}|don'?t miss)\s*[:.…!]*$",
     re.I,
 )
 _LIST_ITEM_RE: Final[re.Pattern[str]] = re.compile(r"^(?:\d{1,2}[.)]|[*•·▪–-])\s+\S")
@@ -125,7 +127,8 @@ _FURNITURE_RE: Final[re.Pattern[str]] = re.compile(
 )
 _NEWSLETTER_RE: Final[re.Pattern[str]] = re.compile(
     r"(?:\bsign up\b|\bsubscribe\b|\bnewsletters?\b|\bdaily (?:e-?mail|briefing)\b|\bplease select one\b|"
-    r"\benter your e-?mail\b|\bget (?:our|the) .{0,30}(?:e-?mail|newsletter)\b)",
+    r"\benter your e-?mail\b|\bget (?:our|the) .{0,30}(?:e-?mail|newsletter)\b|thanks? (?:you )?for (?:signing up|subscribing)|"
+    r"\bkeep an eye on your inbox\b|error processing your subscription|\bdelivered to your inbox\b)",
     re.I,
 )
 _SOCIAL_RE: Final[re.Pattern[str]] = re.compile(
@@ -308,10 +311,9 @@ def clean_text(text: str, *, page: PageMeta | None = None) -> Cleaned:
 
     # Above the first paragraph: the standfirst under the headline, then bylines and source lines.
     subtitle: str | None = None
-    if page is not None:
-        # An HTML page says what its standfirst is; only a line that matches it is one.
-        subtitle = _mark_description(lines[: max(first_par, 1) + 3], page.description)
-    else:
+    # (An HTML page's description is its standfirst as often as it is its first paragraph, so
+    # it goes to `subtitle` in _with_page_meta and no line is removed for it.)
+    if page is None:
         for line in lines[:first_par]:
             if line.reason is not None or _ends_sentence(line.text):
                 continue
@@ -402,19 +404,6 @@ def _article_span(lines: list[_Line]) -> tuple[int, int]:
         if total > best:
             best, best_span = total, (start, i)
     return best_span
-
-
-def _mark_description(lines: list[_Line], description: str | None) -> str | None:
-    """Mark as the subtitle the line that is the page's description (which may be cut short)."""
-    if not description:
-        return None
-    want = _key(description).rstrip(".… ")
-    for line in lines:
-        key = _key(line.text).rstrip(".… ")
-        if line.reason is None and len(key) >= 20 and (key.startswith(want) or want.startswith(key)):
-            line.reason = R.SUBTITLE
-            return line.text
-    return None
 
 
 def _with_page_meta(cleaned: Cleaned, page: PageMeta) -> Cleaned:
