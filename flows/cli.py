@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
         help="clean files and print the result, without loading anything",
         description="Clean articles and show the body, metadata and every removed line with its reason.",
     )
-    clean.add_argument("files", nargs="+", metavar="FILE", help="article files")
+    clean.add_argument("files", nargs="+", metavar="FILE", help="article files: text, .html/.htm, .gz, .warc/.warc.gz")
     clean.add_argument("--json", action="store_true", help="one JSON object per file per line")
     return parser
 
@@ -215,18 +215,19 @@ def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, max_w
 
 
 def _clean(args: argparse.Namespace) -> int:
-    from flows.sources import read_document
+    from flows.sources import read_documents
     from transforms.clean import clean_text
     from transforms.records import RawDoc
 
     status = EXIT_OK
-    for path in args.files:
-        result = read_document(path, max_bytes=Settings.load().max_file_bytes)
+    results = [r for path in args.files for r in read_documents(path, max_bytes=Settings.load().max_file_bytes)]
+    for result in results:
+        path = result.source_path
         if not isinstance(result, RawDoc):
             print(f"newsetl: {path}: not cleaned: {result.reason.value}: {result.detail}", file=sys.stderr)
             status = EXIT_ERROR
             continue
-        cleaned = clean_text(result.text)
+        cleaned = clean_text(result.text, page=result.page)
         removed = [{"line_no": r.line_no, "text": r.text, "reason": r.reason.value} for r in cleaned.removed]
         if args.json:
             record = {
@@ -238,13 +239,15 @@ def _clean(args: argparse.Namespace) -> int:
                 "author": cleaned.author,
                 "dateline": cleaned.dateline,
                 "tags": list(cleaned.tags),
+                "source_name": cleaned.source_name,
+                "source_url": cleaned.source_url,
                 "body": cleaned.body,
                 "removed": removed,
             }
             print(json.dumps(record, ensure_ascii=False))
             continue
         print(f"== {path}")
-        for name in ("title", "subtitle", "published_at", "updated_at", "page_date", "author", "dateline"):
+        for name in ("title", "subtitle", "published_at", "updated_at", "page_date", "author", "dateline", "source_name", "source_url"):
             value = getattr(cleaned, name)
             if value:
                 print(f"{name}: {value}")

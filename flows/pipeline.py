@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from flows import quality
 from flows.nlp import load_pipeline
 from flows.settings import Settings
-from flows.sources import discover, read_document
+from flows.sources import discover, read_documents
 from schemas import QuarantineReason, RunStatus, Stage
 from transforms.annotate import annotate_documents
 from transforms.checks import documents_frame, extracted_frame, load_frames, mentions_frame, sentences_frame
@@ -79,8 +79,8 @@ def batched(items: Sequence[T], size: int) -> Iterator[list[T]]:
 def extract_batch(paths: list[str], max_bytes: int) -> tuple[list[RawDoc], list[Rejection]]:
     docs, rejections = [], []
     for path in paths:
-        result = read_document(path, max_bytes=max_bytes)
-        (docs if isinstance(result, RawDoc) else rejections).append(result)
+        for result in read_documents(path, max_bytes=max_bytes):
+            (docs if isinstance(result, RawDoc) else rejections).append(result)
     get_run_logger().info("extract: %d files -> %d decoded, %d quarantined", len(paths), len(docs), len(rejections))
     return docs, rejections
 
