@@ -117,6 +117,11 @@ def read_documents(path: str, *, max_bytes: int) -> list[RawDoc | Rejection]:
                     continue
                 url = record.rec_headers.get_header("WARC-Target-URI") or f"{path}#{len(out)}"
                 payload = record.content_stream().read(max_bytes + 1)
+                if not payload.strip():
+                    # a response with a body that reads as nothing: the archive was cut short here
+                    out.append(Rejection(url, Stage.EXTRACT, QuarantineReason.UNREADABLE,
+                                         f"WARC record in {path} has no readable body (archive truncated or corrupt)"))
+                    continue
                 if len(payload) > max_bytes:
                     out.append(Rejection(url, Stage.EXTRACT, QuarantineReason.TOO_LARGE,
                                          f"WARC record over the {max_bytes / 1048576:.1f} MB limit (raise it with --max-file-mb)"))
