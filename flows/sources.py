@@ -97,6 +97,28 @@ def _is_warc(path: str) -> bool:
     return head.startswith(WARC_MAGIC)
 
 
+def _gzip_is_complete(path: str) -> bool:
+    """True when every gzip member of the file ends with its end marker (warcio silently stops
+    at a truncated member, so a cut-short .warc.gz is checked here, streaming)."""
+    inflater = zlib.decompressobj(wbits=31)
+    in_member = False
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            while chunk:
+                try:
+                    inflater.decompress(chunk)
+                except zlib.error:
+                    return False
+                in_member = True
+                if inflater.eof:
+                    chunk = inflater.unused_data
+                    inflater = zlib.decompressobj(wbits=31)
+                    in_member = False
+                else:
+                    chunk = b""
+    return not in_member
+
+
 def read_documents(path: str, *, max_bytes: int) -> list[RawDoc | Rejection]:
     """Read one input file into its documents: one for a text, HTML or gzip file, one per HTML
     response record for a WARC archive (`.warc`, `.warc.gz`), each with the record's target URL
@@ -132,6 +154,9 @@ def read_documents(path: str, *, max_bytes: int) -> list[RawDoc | Rejection]:
     except (ArchiveLoadFailed, EOFError, ValueError) as error:  # truncated or not a WARC after all
         out.append(Rejection(path, Stage.EXTRACT, QuarantineReason.UNREADABLE,
                              f"WARC archive not read to the end after {len(out)} records: {error}"))
+    if path.lower().endswith(".gz") and not _gzip_is_complete(path):
+        out.append(Rejection(path, Stage.EXTRACT, QuarantineReason.UNREADABLE,
+                             f"WARC archive is truncated or corrupt: read {len(out)} records before the cut"))
     if not out:
         out.append(Rejection(path, Stage.EXTRACT, QuarantineReason.EMPTY, "WARC archive with no HTML response record"))
     return out
