@@ -93,10 +93,12 @@ _AGENCIES: Final[str] = (
 )
 _CAPTION_END_RE: Final[re.Pattern[str]] = re.compile(
     rf"(?:[.)]\s+(?:{_AGENCIES})\.?$|\((?:[^()]*\b(?:{_AGENCIES}|Agency|Photo|Images?)\b[^()]*)\)\s*$|"
-    rf"\b(?:Image|Photo|Photograph|Picture|Credit)s?\s*:\s*\S.*$)"
+    rf"\b(?:Image|Photo|Photograph|Picture|Credit)s?\s*:\s*\S.*$|"
+    rf"\[[^\[\]]*\b(?:{_AGENCIES}|File|Photo|Image)\b[^\[\]]*\]\s*$)"
 )
 _CREDIT_RE: Final[re.Pattern[str]] = re.compile(
-    rf"(?:^(?:photo|image|picture|credit)s?\s*:|\S/(?:{_AGENCIES})\b|/(?:[^/]+/)*(?:{_AGENCIES})$)", re.I
+    rf"(?:^(?:photo|image|picture|credit)s?\s*:|^(?:image|photo|picture)\s+(?:copyright|caption|credit|source)\b|"
+    rf"\S/(?:{_AGENCIES})\b|/(?:[^/]+/)*(?:{_AGENCIES})$|\|\s*(?:{_AGENCIES})\s*(?:\||$))", re.I
 )
 _INLINE_LINK_RE: Final[re.Pattern[str]] = re.compile(
     r"^(?:read|read also|also read|read more|see more|see also|related|watch|pictures|photos|video|gallery|listen|"
@@ -120,9 +122,11 @@ _SHARE_BUTTON_RE: Final[re.Pattern[str]] = re.compile(
     re.I,
 )
 _FURNITURE_RE: Final[re.Pattern[str]] = re.compile(
-    r"^(?:editor'?s'? picks?|editors'? choice|most (?:popular|read|viewed|shared|commented)|trending(?: now)?|"
+    r"^(?:editor'?s'? picks?|editors'? choice|(?:most (?:popular|read|viewed|shared|commented)|trending|latest|more)(?: now| in [\w ]{1,30}| on [\w ]{1,30}| from [\w ]{1,30})?|"
     r"top stories|latest(?: news)?|breaking news|advertisement|advert|ad|sponsored(?: content)?|skip to (?:main )?content|source link|"
-    r"back to top|related topics|what to read next|don'?t miss|more from [\w ]{1,40}|print|menu|home)\s*:?$",
+    r"back to top|related topics|what to read next|don'?t miss|print|menu|home|close|report|view comments|disclaimer|"
+    r"show comments|load more|next|previous|prev|next prev|see full gallery|view gallery|loading|search|log ?in|sign in|"
+    r"have a tip\?.*)\s*:?$",
     re.I,
 )
 _NEWSLETTER_RE: Final[re.Pattern[str]] = re.compile(
@@ -136,6 +140,15 @@ _SOCIAL_RE: Final[re.Pattern[str]] = re.compile(
     r"bloggers like this|\btweet this\b|click to share|\bshare on (?:facebook|twitter|x|whatsapp|linkedin)\b)",
     re.I,
 )
+#: The head of a comments section: what follows it is readers' text, not the article.
+_COMMENTS_HEAD_RE: Final[re.Pattern[str]] = re.compile(
+    r"^(?:\d+\s+(?:responses?|comments?|replies|thoughts) (?:to|on)\b.*|\d+\s+comments?|comments?|"
+    r"(?:leave|post|add|write) a (?:reply|comment)|join the (?:discussion|conversation)|reader comments|"
+    r"(?:show|view|load) (?:all )?comments)\W*$",
+    re.I,
+)
+#: "jdoe says:" heading each reader comment.
+_COMMENTER_RE: Final[re.Pattern[str]] = re.compile(r"^(?:\d{1,4}[.)]\s+)?\S[^.!?]{0,40}\s(?:says|said|wrote|writes):?$", re.I)
 _COMMENT_RE: Final[re.Pattern[str]] = re.compile(
     r"(?:^leave a (?:reply|comment)|your e-?mail address will not be published|required fields are marked|"
     r"^post a comment|^add a comment|^\d+ comments?$|^comments?$|^cancel reply$|save my name, email)",
@@ -155,7 +168,7 @@ _DONATION_RE: Final[re.Pattern[str]] = re.compile(
 )
 _WRITE_TO_RE: Final[re.Pattern[str]] = re.compile(r"^write to (?P<name>.+?) at \S+@\S+", re.I)
 _BYLINE_RE: Final[re.Pattern[str]] = re.compile(
-    r"^by\s+(?P<name>[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3})(?:\s*(?:,|\||and|in|for)\b.*)?$"
+    r"^by\s+(?P<name>[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3})(?:\s*[,|]\s*.*|\s+(?:and|in|for)\b.*)?$"
 )
 _CONTACT_RE: Final[re.Pattern[str]] = re.compile(
     r"(?:^(?:e-?mail|contact|follow)\b.*@|^(?:additional )?(?:reporting|editing|writing) by\b)", re.I
@@ -208,7 +221,7 @@ def classify_line(line: str) -> R | None:
         return R.DATE_LINE
     if _COPYRIGHT_RE.search(line) and n <= 40:
         return R.COPYRIGHT
-    if _COMMENT_RE.search(line):
+    if _COMMENT_RE.search(line) or (n <= 10 and (_COMMENTS_HEAD_RE.match(line) or _COMMENTER_RE.match(line))):
         return R.COMMENT_FORM
     if n <= 25 and _INLINE_LINK_RE.match(line):
         return R.INLINE_LINK
@@ -275,6 +288,16 @@ def clean_text(text: str, *, page: PageMeta | None = None) -> Cleaned:
     lines = _lines(text)
     for line in lines:
         line.reason = classify_line(line.text)
+
+    # A comments section ends the article: readers' text is not the story.
+    prose_seen = False
+    in_comments = False
+    for line in lines:
+        if in_comments:
+            line.reason = line.reason or R.COMMENT_FORM
+        elif prose_seen and line.reason is R.COMMENT_FORM and _COMMENTS_HEAD_RE.match(line.text):
+            in_comments = True
+        prose_seen = prose_seen or (line.reason is None and is_paragraph(line.text))
 
     # The headline: the first line that is not furniture, unless it is already prose.
     title_line = next((ln for ln in lines if ln.reason is None), None)
