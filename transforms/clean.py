@@ -407,6 +407,9 @@ def clean_text(text: str, *, page: PageMeta | None = None) -> Cleaned:
     return cleaned
 
 
+RUN_PENALTY: Final[int] = 2
+
+
 def _article_span(lines: list[_Line]) -> tuple[int, int]:
     """First and last index of the run of lines with the most prose in it.
 
@@ -415,18 +418,30 @@ def _article_span(lines: list[_Line]) -> tuple[int, int]:
     al.'s body text extraction. No paragraph at all: the whole text.
     """
     best, best_span = 0, (0, len(lines) - 1)
-    total, start = 0, 0
+    total, start, run = 0, 0, 0
     for i, line in enumerate(lines):
         n = _words(line.text)
         prose = line.reason is None and is_paragraph(line.text) and not (_BULLET_RE.match(line.text) and n < 25)
-        score = n if prose else -min(max(n, 2), 10)
+        run = 0 if prose else run + 1
+        # a long run of short lines (a menu, a tag cloud, a link list) weighs more than its lines
+        score = n if prose else -min(max(n, 2), 10) - RUN_PENALTY * (run - 1)
         if total <= 0:
             total, start = score, i
         else:
             total += score
         if total > best:
             best, best_span = total, (start, i)
-    return best_span
+    first, last = best_span
+    # The article often opens with a lede shorter than a paragraph: take in the text lines
+    # right above the run, up to the first line that is furniture or a heading.
+    while first > 0 and _is_lead_in(lines[first - 1]):
+        first -= 1
+    return first, last
+
+
+def _is_lead_in(line: _Line) -> bool:
+    n = _words(line.text)
+    return line.reason is None and not _BULLET_RE.match(line.text) and (n >= 15 or (n >= 5 and _ends_sentence(line.text)))
 
 
 def _with_page_meta(cleaned: Cleaned, page: PageMeta) -> Cleaned:
