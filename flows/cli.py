@@ -217,17 +217,19 @@ def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, max_w
 def _clean(args: argparse.Namespace) -> int:
     from flows.sources import read_documents
     from transforms.clean import clean_text
+    from transforms.furniture import furniture_for, learn_furniture
     from transforms.records import RawDoc
 
     status = EXIT_OK
     results = [r for path in args.files for r in read_documents(path, max_bytes=Settings.load().max_file_bytes)]
+    learned = learn_furniture((r.source_path, r.text) for r in results if isinstance(r, RawDoc))
     for result in results:
         path = result.source_path
         if not isinstance(result, RawDoc):
             print(f"newsetl: {path}: not cleaned: {result.reason.value}: {result.detail}", file=sys.stderr)
             status = EXIT_ERROR
             continue
-        cleaned = clean_text(result.text, page=result.page)
+        cleaned = clean_text(result.text, page=result.page, furniture=furniture_for(path, learned))
         removed = [{"line_no": r.line_no, "text": r.text, "reason": r.reason.value} for r in cleaned.removed]
         if args.json:
             record = {

@@ -30,6 +30,7 @@ from transforms.checks import documents_frame, extracted_frame, load_frames, men
 from transforms.clean import clean_document
 from transforms.entities import build_entities
 from transforms.extract import deduplicate
+from transforms.furniture import furniture_for, learn_furniture
 from transforms.records import AnnotatedDoc, CleanDoc, RawDoc, Rejection
 from transforms.rows import document_row, mention_rows, quarantine_row, removed_line_rows, sentence_rows
 from warehouse.duck import refresh_views
@@ -86,10 +87,10 @@ def extract_batch(paths: list[str], max_bytes: int) -> tuple[list[RawDoc], list[
 
 
 @task(name="clean", cache_policy=NO_CACHE)
-def clean_batch(docs: list[RawDoc]) -> tuple[list[CleanDoc], list[Rejection]]:
+def clean_batch(docs: list[RawDoc], furniture: dict[str, frozenset[str]]) -> tuple[list[CleanDoc], list[Rejection]]:
     cleaned, rejections = [], []
     for doc in docs:
-        result = clean_document(doc)
+        result = clean_document(doc, furniture=furniture_for(doc.source_path, furniture))
         (cleaned if isinstance(result, CleanDoc) else rejections).append(result)
     get_run_logger().info("clean: %d documents -> %d cleaned, %d quarantined", len(docs), len(cleaned), len(rejections))
     return cleaned, rejections
@@ -215,8 +216,9 @@ def etl_flow(
 
         with _timed(summary, "clean"):
             cleaned: list[CleanDoc] = []
+            furniture = learn_furniture((d.source_path, d.text) for d in new)  # over the whole run's batch
             for batch in batched(new, settings.batch_size):
-                docs_clean, rejected = clean_batch(batch)
+                docs_clean, rejected = clean_batch(batch, furniture)
                 cleaned += docs_clean
                 rejections += rejected
             ingested_at = datetime.now(timezone.utc)

@@ -274,20 +274,31 @@ def _lines(text: str) -> list[_Line]:
     return out
 
 
-def _key(line: str) -> str:
+def line_key(line: str) -> str:
+    """A line compared without case and spacing: how repeats are recognised."""
     return " ".join(line.casefold().split())
 
 
-def clean_text(text: str, *, page: PageMeta | None = None) -> Cleaned:
+_key = line_key
+
+
+def clean_text(text: str, *, page: PageMeta | None = None, furniture: frozenset[str] = frozenset()) -> Cleaned:
     """Split an article's text into metadata, body and removed lines.
 
     Input: the decoded text of one scraped article. Output: a `Cleaned` whose body is the kept
     lines, stripped, separated by a blank line, and whose `removed` lists every other non-blank
     line with its reason. Empty or whitespace-only input gives an empty body and no removals.
+
+    `page`: the metadata of an HTML page whose extracted text this is (the extractor has
+    already cut the page down to the article, so the layout rules for whole pages are off, and
+    metadata the text does not state is taken from the page). `furniture`: line keys learned as
+    the furniture of the document's source (`transforms.furniture.learn_furniture`).
     """
     lines = _lines(text)
     for line in lines:
         line.reason = classify_line(line.text)
+        if line.reason is None and furniture and _key(line.text) in furniture:
+            line.reason = R.SOURCE_FURNITURE
 
     # A comments section ends the article: readers' text is not the story.
     prose_seen = False
@@ -493,9 +504,13 @@ def _dateline(first_paragraph: str) -> str | None:
     return place if len(place) >= 2 and place.upper() == place else None
 
 
-def clean_document(raw: RawDoc) -> CleanDoc | Rejection:
-    """Clean one decoded document; a document with nothing left is an `empty_body` rejection."""
-    cleaned = clean_text(raw.text, page=raw.page)
+def clean_document(raw: RawDoc, *, furniture: frozenset[str] = frozenset()) -> CleanDoc | Rejection:
+    """Clean one decoded document; a document with nothing left is an `empty_body` rejection.
+
+    `furniture`: keys of lines learned as furniture of the document's source
+    (transforms.furniture), removed as `source_furniture`.
+    """
+    cleaned = clean_text(raw.text, page=raw.page, furniture=furniture)
     if cleaned.body.strip():
         return CleanDoc(raw=raw, cleaned=cleaned)
     reasons = Counter(r.reason.value for r in cleaned.removed)
