@@ -40,6 +40,7 @@ examples:
   newsetl sql "select title, published_at from documents order by published_at"
   newsetl sql "select name, n_mentions from entities order by n_mentions desc limit 10" --format csv
   newsetl clean article.txt --json             show what the cleaner keeps and removes
+  newsetl clean page.html.gz crawl.warc.gz     the same for HTML pages and WARC records
 
 environment:
 """ + "\n".join(f"  {var:<22} sets --{name.replace('_', '-')}" for var, name in ENVIRONMENT.items())

@@ -168,7 +168,7 @@ _DONATION_RE: Final[re.Pattern[str]] = re.compile(
 )
 _WRITE_TO_RE: Final[re.Pattern[str]] = re.compile(r"^write to (?P<name>.+?) at \S+@\S+", re.I)
 _BYLINE_RE: Final[re.Pattern[str]] = re.compile(
-    r"^by\s+(?P<name>[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3})(?:\s*[,|]\s*.*|\s+(?:and|in|for)\b.*)?$"
+    r"^[Bb][Yy]\s+(?P<name>[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3})(?:\s*[,|]\s*.*|\s+(?:and|in|for)\b.*)?$"
 )
 _CONTACT_RE: Final[re.Pattern[str]] = re.compile(
     r"(?:^(?:e-?mail|contact|follow)\b.*@|^(?:additional )?(?:reporting|editing|writing) by\b)", re.I
@@ -223,7 +223,7 @@ def classify_line(line: str) -> R | None:
         return R.COPYRIGHT
     if _COMMENT_RE.search(line) or (n <= 10 and (_COMMENTS_HEAD_RE.match(line) or _COMMENTER_RE.match(line))):
         return R.COMMENT_FORM
-    if n <= 25 and _INLINE_LINK_RE.match(line):
+    if n <= 25 and _INLINE_LINK_RE.search(line):
         return R.INLINE_LINK
     if _CAPTION_END_RE.search(line) and n >= 4:
         return R.CAPTION
@@ -433,9 +433,12 @@ def _article_span(lines: list[_Line]) -> tuple[int, int]:
     for i, line in enumerate(lines):
         n = _words(line.text)
         prose = line.reason is None and is_paragraph(line.text) and not (_BULLET_RE.match(line.text) and n < 25)
-        run = 0 if prose else run + 1
+        if prose:
+            run = 0
+        elif n <= 3 or _BULLET_RE.match(line.text):  # menu entries, tags, link-list items
+            run += 1
         # a long run of short lines (a menu, a tag cloud, a link list) weighs more than its lines
-        score = n if prose else -min(max(n, 2), 10) - RUN_PENALTY * (run - 1)
+        score = n if prose else -min(max(n, 2), 10) - RUN_PENALTY * max(run - 1, 0)
         if total <= 0:
             total, start = score, i
         else:
