@@ -282,6 +282,10 @@ def line_key(line: str) -> str:
 _key = line_key
 
 
+#: Passes of the cleaner over its own output at most; in practice it is stable after one or two.
+MAX_PASSES: Final[int] = 5
+
+
 def clean_text(text: str, *, page: PageMeta | None = None, furniture: frozenset[str] = frozenset()) -> Cleaned:
     """Split an article's text into metadata, body and removed lines.
 
@@ -294,6 +298,37 @@ def clean_text(text: str, *, page: PageMeta | None = None, furniture: frozenset[
     metadata the text does not state is taken from the page). `furniture`: line keys learned as
     the furniture of the document's source (`transforms.furniture.learn_furniture`).
     """
+    cleaned = _clean_once(text, page=page, furniture=furniture)
+    # The body must be clean by the cleaner's own rules (cleaning is idempotent): removing a
+    # line can make two copies of a caption adjacent, or end a list early, so the kept text
+    # is cleaned again, as headline then body, until nothing more goes.
+    nonblank = [(no, line.strip()) for no, line in enumerate(text.split("\n"), start=1) if line.strip()]
+    for _ in range(MAX_PASSES):
+        removed_nos = {r.line_no for r in cleaned.removed}
+        kept = [(no, line) for no, line in nonblank if no not in removed_nos]
+        again = _clean_once(
+            f"{cleaned.title}\n\n{cleaned.body}" if cleaned.title else cleaned.body, page=page, furniture=furniture
+        )
+        if again.body == cleaned.body:
+            break
+        first_body_line = 3 if cleaned.title else 1
+        extra = []
+        for r in again.removed:
+            index = (r.line_no - first_body_line) // 2
+            if r.line_no >= first_body_line and 0 <= index < len(kept):
+                no, line = kept[index]
+                extra.append(RemovedLine(no, line, r.reason))
+        removed = tuple(sorted((*cleaned.removed, *extra), key=lambda r: r.line_no))
+        dropped = {r.line_no for r in extra}
+        cleaned = replace(
+            cleaned,
+            body="\n\n".join(line for no, line in kept if no not in dropped),
+            removed=removed,
+        )
+    return cleaned
+
+
+def _clean_once(text: str, *, page: PageMeta | None, furniture: frozenset[str]) -> Cleaned:
     lines = _lines(text)
     for line in lines:
         line.reason = classify_line(line.text)
@@ -320,14 +355,24 @@ def clean_text(text: str, *, page: PageMeta | None = None, furniture: frozenset[
                 line.reason = R.REPEATED_TITLE
     else:
         title_line = None
+    if page is not None and page.title:
+        # the page names its headline: any copy of it in the text is the headline again
+        page_title = _key(page.title)
+        for line in lines:
+            if line is not title_line and line.reason is None and _key(line.text) == page_title:
+                line.reason = R.REPEATED_TITLE
 
     # A line printed twice in a row is a caption (both copies); a later copy elsewhere is a repeat.
     counts = Counter(_key(ln.text) for ln in lines)
     seen: set[str] = set()
-    for i, line in enumerate(lines):
+    # "in a row" skips lines already known as furniture, so removing them changes nothing
+    text_lines = [ln for ln in lines if ln.reason is None or ln.reason is R.CAPTION]
+    position = {id(ln): k for k, ln in enumerate(text_lines)}
+    for line in lines:
         key = _key(line.text)
         if counts[key] > 1 and line.reason is None or line.reason is R.CAPTION:
-            neighbours = [lines[j] for j in (i - 1, i + 1) if 0 <= j < len(lines)]
+            k = position[id(line)]
+            neighbours = [text_lines[j] for j in (k - 1, k + 1) if 0 <= j < len(text_lines)]
             if any(_key(other.text) == key for other in neighbours):
                 line.reason = R.CAPTION
             elif key in seen and line.reason is None and is_paragraph(line.text):
