@@ -232,6 +232,9 @@ def _clean(args: argparse.Namespace) -> int:
             continue
         cleaned = clean_text(result.text, page=result.page, furniture=furniture_for(path, learned))
         removed = [{"line_no": r.line_no, "text": r.text, "reason": r.reason.value} for r in cleaned.removed]
+        if not cleaned.body.strip():  # shown for auditing, but `run` would quarantine it
+            print(f"newsetl: {path}: empty_body: no article text left after removing {len(removed)} lines", file=sys.stderr)
+            status = EXIT_ERROR
         if args.json:
             record = {
                 "source": path,
