@@ -251,3 +251,10 @@ def test_cleaning_never_adds_text_and_is_idempotent(lines: list[str], html: bool
     # the cleaner's output read back as an article: its headline, then its body
     again = clean_text(f"{first.title}\n\n{first.body}" if first.title else first.body, page=page)
     assert again.body == first.body
+
+
+def test_a_source_line_names_the_publication() -> None:
+    cleaned = clean_text(f"Bridge to close\n\n{PARA}\n\n{PARA2}\n\nSource: Reuters\n")
+    assert cleaned.source_name == "Reuters"
+    assert cleaned.body == f"{PARA}\n\n{PARA2}"
+    assert classify_line("Source link") is RemovalReason.SITE_FURNITURE

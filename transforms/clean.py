@@ -173,6 +173,8 @@ _BYLINE_RE: Final[re.Pattern[str]] = re.compile(
 _CONTACT_RE: Final[re.Pattern[str]] = re.compile(
     r"(?:^(?:e-?mail|contact|follow)\b.*@|^(?:additional )?(?:reporting|editing|writing) by\b)", re.I
 )
+#: "Source: Reuters", "Via: The Guardian": the publication a story is credited to.
+_SOURCE_RE: Final[re.Pattern[str]] = re.compile(r"^(?i:source|via|courtesy of)\s*:?\s+(?P<name>[A-Z][\w.&'’ -]{1,50}?)\.?$")
 _DATELINE_RE: Final[re.Pattern[str]] = re.compile(
     r"^(?P<place>[A-Z][A-Z.'’ -]{1,40}?[A-Z.])(?:,\s*[A-Z][\w. ]{1,30})?\s*(?:\([A-Za-z ]+\)\s*)?(?:—|–|--|-)\s*\S"
 )
@@ -229,7 +231,7 @@ def classify_line(line: str) -> R | None:
         return R.CAPTION
     if n <= 12 and _CREDIT_RE.search(line) and not _ends_sentence(line):
         return R.PHOTO_CREDIT
-    if _WRITE_TO_RE.match(line) or (n <= 12 and (_BYLINE_RE.match(line) or _CONTACT_RE.search(line))):
+    if _WRITE_TO_RE.match(line) or (n <= 12 and (_BYLINE_RE.match(line) or _CONTACT_RE.search(line) or _SOURCE_RE.match(line))):
         return R.BYLINE
     if n <= 8 and _RELATED_HEADER_RE.match(line):
         return R.RELATED_ARTICLES
@@ -455,6 +457,7 @@ def _clean_once(text: str, *, page: PageMeta | None, furniture: frozenset[str]) 
         updated_at=_stamp(lines, ("updated", "last updated", "modified")),
         page_date=_page_date(lines),
         author=_author(lines),
+        source_name=_source_name(lines),
         dateline=_dateline(kept[0]) if kept else None,
         tags=tags,
     )
@@ -531,6 +534,14 @@ def _page_date(lines: list[_Line]) -> date | None:
         if line.reason is R.DATE_LINE and not _STAMP_RE.match(line.text):
             found = parse_date(line.text)
             return found.date() if found else None
+    return None
+
+
+def _source_name(lines: list[_Line]) -> str | None:
+    for line in lines:
+        match = _SOURCE_RE.match(line.text) if line.reason is R.BYLINE else None
+        if match and match.group("name").strip().casefold() != "link":
+            return match.group("name").strip()
     return None
 
 
