@@ -96,6 +96,7 @@ _CAPTION_END_RE: Final[re.Pattern[str]] = re.compile(
     rf"\b(?:Image|Photo|Photograph|Picture|Credit)s?\s*:\s*\S.*$|"
     rf"\[[^\[\]]*\b(?:{_AGENCIES}|File|Photo|Image)\b[^\[\]]*\]\s*$)"
 )
+_CAPTION_START_RE: Final[re.Pattern[str]] = re.compile(r"^(?:image|photo|picture|video|media) caption\b", re.I)
 _CREDIT_RE: Final[re.Pattern[str]] = re.compile(
     rf"(?:^(?:photo|image|picture|credit)s?\s*:|^(?:image|photo|picture)\s+(?:copyright|caption|credit|source)\b|"
     rf"\S/(?:{_AGENCIES})\b|/(?:[^/]+/)*(?:{_AGENCIES})$|\|\s*(?:{_AGENCIES})\s*(?:\||$))", re.I
@@ -109,7 +110,7 @@ _INLINE_LINK_RE: Final[re.Pattern[str]] = re.compile(
 _RELATED_HEADER_RE: Final[re.Pattern[str]] = re.compile(
     r"^(?:related(?: articles| stories| news| content| posts| coverage| links)?|read more|more on this(?: story)?|"
     r"see also|further reading|also read|more stories|(?:you|we think you) (?:may|might|will) (?:also )?(?:like|enjoy)|"
-    r"recommended(?: for you| reading| stories)?|read these next|more in [\w ]{1,30}|don'?t miss)\s*[:.…!]*$",
+    r"recommended(?: for you| reading| stories)?|read these next|more in [\w ]{1,30}|don'?t miss|explore further)\s*[:.…!]*$",
     re.I,
 )
 _LIST_ITEM_RE: Final[re.Pattern[str]] = re.compile(r"^(?:\d{1,2}[.)]|[*•·▪–-])\s+\S")
@@ -126,7 +127,7 @@ _FURNITURE_RE: Final[re.Pattern[str]] = re.compile(
     r"top stories|latest(?: news)?|breaking news|advertisement|advert|ad|sponsored(?: content)?|skip to (?:main )?content|source link|"
     r"back to top|related topics|what to read next|don'?t miss|print|menu|home|close|report|view comments|disclaimer|"
     r"show comments|load more|next|previous|prev|next prev|see full gallery|view gallery|loading|search|log ?in|sign in|"
-    r"have a tip\?.*)\s*:?$",
+    r"have a tip\?.*|continue reading(?: below)?|.{0,40}requires javascript\.?|\d+\s*/\s*\d+)\s*:?$",
     re.I,
 )
 _NEWSLETTER_RE: Final[re.Pattern[str]] = re.compile(
@@ -223,11 +224,11 @@ def classify_line(line: str) -> R | None:
         return R.DATE_LINE
     if _COPYRIGHT_RE.search(line) and n <= 40:
         return R.COPYRIGHT
-    if _COMMENT_RE.search(line) or (n <= 10 and (_COMMENTS_HEAD_RE.match(line) or _COMMENTER_RE.match(line))):
+    if _COMMENT_RE.search(line) or (n <= 25 and _COMMENTS_HEAD_RE.match(line)) or (n <= 10 and _COMMENTER_RE.match(line)):
         return R.COMMENT_FORM
     if n <= 25 and _INLINE_LINK_RE.search(line):
         return R.INLINE_LINK
-    if _CAPTION_END_RE.search(line) and n >= 4:
+    if (_CAPTION_END_RE.search(line) and n >= 4) or _CAPTION_START_RE.match(line):
         return R.CAPTION
     if n <= 12 and _CREDIT_RE.search(line) and not _ends_sentence(line):
         return R.PHOTO_CREDIT
