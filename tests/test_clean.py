@@ -258,3 +258,10 @@ def test_a_source_line_names_the_publication() -> None:
     assert cleaned.source_name == "Reuters"
     assert cleaned.body == f"{PARA}\n\n{PARA2}"
     assert classify_line("Source link") is RemovalReason.SITE_FURNITURE
+
+
+def test_an_author_box_after_the_story_is_a_byline() -> None:
+    bio = "Jo Smith has covered transport and local government for the Herald since 2012, and lives in the town."
+    cleaned = clean_text(f"Bridge to close\n\n{PARA}\n\n{PARA2}\n\nAbout Jo Smith\n\n{bio}\n")
+    assert cleaned.body == f"{PARA}\n\n{PARA2}"
+    assert [r.reason for r in cleaned.removed[-2:]] == [RemovalReason.BYLINE, RemovalReason.BYLINE]

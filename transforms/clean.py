@@ -148,6 +148,11 @@ _COMMENTS_HEAD_RE: Final[re.Pattern[str]] = re.compile(
     r"(?:show|view|load) (?:all )?comments)\W*$",
     re.I,
 )
+#: "About Jane Doe", "Über Moritz Bachmann", "About the author": the author box after an article.
+_AUTHOR_BOX_RE: Final[re.Pattern[str]] = re.compile(
+    r"^(?i:about|über|sobre|à propos de|acerca de|a proposito di|over|o autorze)\s+"
+    r"(?:(?i:the author|the writer|l'auteur|o autor|el autor|der autor)|[A-ZÀ-Þ][\w'’.-]+(?:\s+[A-ZÀ-Þ][\w'’.-]+){1,3})$"
+)
 #: "jdoe says:" heading each reader comment.
 _COMMENTER_RE: Final[re.Pattern[str]] = re.compile(r"^(?:\d{1,4}[.)]\s+)?\S[^.!?]{0,40}\s(?:says|said|wrote|writes):?$", re.I)
 _COMMENT_RE: Final[re.Pattern[str]] = re.compile(
@@ -347,6 +352,13 @@ def _clean_once(text: str, *, page: PageMeta | None, furniture: frozenset[str]) 
         elif prose_seen and line.reason is R.COMMENT_FORM and _COMMENTS_HEAD_RE.match(line.text):
             in_comments = True
         prose_seen = prose_seen or (line.reason is None and is_paragraph(line.text))
+
+    # An author box after the story: its heading and the biography under it.
+    for i, line in enumerate(lines):
+        if line.reason is None and _AUTHOR_BOX_RE.match(line.text) and any(is_paragraph(ln.text) for ln in lines[:i]):
+            line.reason = R.BYLINE
+            if i + 1 < len(lines) and lines[i + 1].reason is None and is_paragraph(lines[i + 1].text):
+                lines[i + 1].reason = R.BYLINE
 
     # The headline: the first line that is not furniture, unless it is already prose.
     title_line = next((ln for ln in lines if ln.reason is None), None)
