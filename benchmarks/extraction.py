@@ -12,6 +12,9 @@ it prints figures, side by side, measured in one run. Three parts:
    benchmark runs it) on the same pages.
 3. Text only: the same pages rendered to whole-page text with inscriptis, then cleaned with
    newsetl's line cleaner and no HTML at all; the raw page text is scored too.
+4. Clean articles: the 2,225 BBC articles of ../shared/corpora/bbc have no boilerplate but a
+   headline on line 1, so every other token is body: prints the share of them kept (with
+   source furniture learned per folder, as a run would).
 
 Fair comparison. The ground truth is the article body as a person wrote it down: it leaves out
 the headline on all but a couple of pages (checked: the first words of the page's title start
@@ -68,6 +71,26 @@ def seed_figures() -> tuple[float, float, int, int]:
                 body_total += n
                 body_kept += n if no not in removed else 0
     return body_kept / body_total, junk_removed / junk_total, body_total, junk_total
+
+
+def bbc_kept(root: Path) -> tuple[int, int, int]:
+    """(body tokens kept, body tokens, documents) over the BBC corpus; line 1 is the headline."""
+    from transforms.clean import clean_text
+    from transforms.extract import decode_bytes, normalize_text
+    from transforms.furniture import furniture_for, learn_furniture
+
+    docs = []
+    for path in sorted(root.rglob("*.txt")):
+        text, _ = decode_bytes(path.read_bytes())
+        docs.append((str(path), normalize_text(text)))
+    learned = learn_furniture(docs)
+    kept = total = 0
+    for path_name, text in docs:
+        lines = [line for line in text.split("\n") if line.strip()]
+        body = sum(len(tokenize(line)) for line in lines[1:])
+        total += body
+        kept += min(body, len(tokenize(clean_text(text, furniture=furniture_for(path_name, learned)).body)))
+    return kept, total, len(docs)
 
 
 def _pages(pages_dir: Path) -> list[tuple[str, str, str]]:
@@ -160,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  seeds boilerplate removed >= 97%      {'met' if removed >= TARGETS['seed_boilerplate_removed'] else 'NOT met'}")
     print(f"  HTML F1 >= 0.96 and > trafilatura     {'met' if html_f1 >= TARGETS['html_f1'] and html_f1 > traf_f1 else 'NOT met'} ({html_f1:.3f} vs {traf_f1:.3f})")
     print(f"  text-only F1 >= 0.90                  {'met' if text_f1 >= TARGETS['text_f1'] else 'NOT met'} ({text_f1:.3f})")
+    bbc = args.shared / "corpora" / "bbc"
+    if bbc.is_dir():
+        kept_bbc, total_bbc, n_docs = bbc_kept(bbc)
+        print(f"\nclean articles: {n_docs} BBC articles, body tokens kept {kept_bbc / total_bbc:.2%} of {total_bbc}")
     if args.dump:
         args.dump.write_text(json.dumps(dump, ensure_ascii=False, indent=1), encoding="utf-8")
     return 0

@@ -399,6 +399,12 @@ def _clean_once(text: str, *, page: PageMeta | None, furniture: frozenset[str]) 
     # The article is the densest run of prose; in whole-page text what lies outside it is the
     # page around it (navigation above, footers and link lists below).
     start, end = _article_span(lines) if page is None else (0, len(lines) - 1)
+    # ... but only where the text shows it is a page: what is cut must hold some furniture (an
+    # article that ends with a list of results keeps its list).
+    if not _has_furniture(lines[:start]):
+        start = 0
+    if not _has_furniture(lines[end + 1 :]):
+        end = len(lines) - 1
     paragraphs = [i for i, ln in enumerate(lines) if ln.reason is None and is_paragraph(ln.text) and start <= i <= end]
     first_par = paragraphs[0] if paragraphs else len(lines)
     last_par = paragraphs[-1] if paragraphs else len(lines) - 1
@@ -512,6 +518,12 @@ def _article_span(lines: list[_Line]) -> tuple[int, int]:
     while first > 0 and _is_lead_in(lines[first - 1]):
         first -= 1
     return first, last
+
+
+def _has_furniture(part: list[_Line]) -> bool:
+    """Some line of `part` is known furniture, or three are menu-like (three words at most)."""
+    known = any(ln.reason is not None and ln.reason not in (R.TITLE, R.REPEATED_TITLE) for ln in part)
+    return known or sum(1 for ln in part if ln.reason is None and _words(ln.text) <= 3) >= 3
 
 
 def _is_lead_in(line: _Line) -> bool:
