@@ -265,3 +265,9 @@ def test_an_author_box_after_the_story_is_a_byline() -> None:
     cleaned = clean_text(f"Bridge to close\n\n{PARA}\n\n{PARA2}\n\nAbout Jo Smith\n\n{bio}\n")
     assert cleaned.body == f"{PARA}\n\n{PARA2}"
     assert [r.reason for r in cleaned.removed[-2:]] == [RemovalReason.BYLINE, RemovalReason.BYLINE]
+
+
+def test_a_posted_by_line_gives_the_author_and_the_publication_time() -> None:
+    cleaned = clean_text(f"Bridge to close\n\nPosted by Michael David Smith on November 19, 2019, 6:21 AM EST\n\n{PARA}\n\n{PARA2}\n")
+    assert (cleaned.author, cleaned.published_at) == ("Michael David Smith", datetime(2019, 11, 19, 6, 21))
+    assert cleaned.body == f"{PARA}\n\n{PARA2}"

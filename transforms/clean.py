@@ -570,11 +570,18 @@ def _source_name(lines: list[_Line]) -> str | None:
     return None
 
 
+#: "Posted by Jane Doe on November 19, 2019": a date line that names the author.
+_STAMP_BY_RE: Final[re.Pattern[str]] = re.compile(r"\b[Bb]y\s+(?P<name>[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3})\s+(?:on|at)\b")
+
+
 def _author(lines: list[_Line]) -> str | None:
     for line in lines:
-        if line.reason is not R.BYLINE:
+        if line.reason is R.BYLINE:
+            match = _WRITE_TO_RE.match(line.text) or _BYLINE_RE.match(line.text)
+        elif line.reason is R.DATE_LINE:
+            match = _STAMP_BY_RE.search(line.text)
+        else:
             continue
-        match = _WRITE_TO_RE.match(line.text) or _BYLINE_RE.match(line.text)
         if match:
             return match.group("name").strip()
     return None
