@@ -271,3 +271,12 @@ def test_a_posted_by_line_gives_the_author_and_the_publication_time() -> None:
     cleaned = clean_text(f"Bridge to close\n\nPosted by Michael David Smith on November 19, 2019, 6:21 AM EST\n\n{PARA}\n\n{PARA2}\n")
     assert (cleaned.author, cleaned.published_at) == ("Michael David Smith", datetime(2019, 11, 19, 6, 21))
     assert cleaned.body == f"{PARA}\n\n{PARA2}"
+
+
+def test_a_headline_in_capitals_between_paragraphs_is_an_inline_link_but_a_subheading_is_not() -> None:
+    promo = "SEAN SPICER ELIMINATED FROM 'DANCING WITH THE STARS'"
+    text = f"Bridge to close\n\n{PARA}\n{promo}\nGIRLS BASKETBALL\n{PARA2}\n"
+    cleaned = clean_text(text)
+    assert cleaned.body == f"{PARA}\n\nGIRLS BASKETBALL\n\n{PARA2}"
+    assert [r.reason for r in cleaned.removed if r.text == promo] == [RemovalReason.INLINE_LINK]
+    assert classify_line("Follow Newsbeat on Instagram, Facebook, Twitter and YouTube.") is RemovalReason.SOCIAL_PROMPT

@@ -137,7 +137,7 @@ _NEWSLETTER_RE: Final[re.Pattern[str]] = re.compile(
     re.I,
 )
 _SOCIAL_RE: Final[re.Pattern[str]] = re.compile(
-    r"(?:spread the love|\bshare (?:this|on|via|the story|article)\b|^share$|\bfollow us\b|\blike us on\b|"
+    r"(?:^follow\b.{0,60}\b(?:on|at)\s+(?:twitter|facebook|instagram|youtube|tiktok|linkedin)\b|spread the love|\bshare (?:this|on|via|the story|article)\b|^share$|\bfollow us\b|\blike us on\b|"
     r"bloggers like this|\btweet this\b|click to share|\bshare on (?:facebook|twitter|x|whatsapp|linkedin)\b)",
     re.I,
 )
@@ -249,7 +249,7 @@ def classify_line(line: str) -> R | None:
         return R.NEWSLETTER_PROMPT
     if n <= 6 and _SHARE_BUTTON_RE.match(line):
         return R.SOCIAL_PROMPT
-    if n <= 12 and _SOCIAL_RE.search(line):
+    if n <= 15 and _SOCIAL_RE.search(line):
         return R.SOCIAL_PROMPT
     return None
 
@@ -427,10 +427,11 @@ def _clean_once(text: str, *, page: PageMeta | None, furniture: frozenset[str]) 
     for line in lines[first_par:last_par]:
         if (
             line.reason is None
-            and not _ends_sentence(line.text)
             and _words(line.text) <= 25
-            and line.gap_before >= 2
-            and line.gap_after >= 2
+            and (
+                (not _ends_sentence(line.text) and line.gap_before >= 2 and line.gap_after >= 2)
+                or _is_shouted_link(line.text)
+            )
         ):
             line.reason = R.INLINE_LINK
 
@@ -518,6 +519,12 @@ def _article_span(lines: list[_Line]) -> tuple[int, int]:
     while first > 0 and _is_lead_in(lines[first - 1]):
         first -= 1
     return first, last
+
+
+def _is_shouted_link(text: str) -> bool:
+    """A headline of another story set in capitals between paragraphs (a subheading is shorter)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return _words(text) >= 6 and len(letters) >= 10 and "|" not in text and all(ch.isupper() for ch in letters)
 
 
 def _has_furniture(part: list[_Line]) -> bool:
