@@ -140,7 +140,8 @@ def extract_document(source_path: str, data: bytes, *, max_bytes: int = 50 * 104
         result = extract_document(inner_path, inner, max_bytes=max_bytes, url=url)
         if isinstance(result, Rejection):
             return Rejection(source_path, result.stage, result.reason, f"{result.detail} (inside gzip)", result.doc_id)
-        return RawDoc(source_path, result.doc_id, result.text, result.encoding, len(data), result.page)
+        return RawDoc(source_path=source_path, doc_id=result.doc_id, text=result.text, encoding=result.encoding,
+                      n_bytes=len(data), page=result.page)
     if data.startswith(WARC_MAGIC):
         return reject(QuarantineReason.UNSUPPORTED_FORMAT, "WARC archive given as bytes; name it .warc or .warc.gz")
     for magic, kind in _MAGIC:
@@ -153,7 +154,8 @@ def extract_document(source_path: str, data: bytes, *, max_bytes: int = 50 * 104
         if not text.strip():
             return Rejection(source_path, Stage.EXTRACT, QuarantineReason.EMPTY_BODY,
                              "HTML page with no headline and no article text (navigation only?)", content_id(page))
-        return RawDoc(source_path, content_id(page), normalize_text(text), encoding, len(data), meta)
+        return RawDoc(source_path=source_path, doc_id=content_id(page), text=normalize_text(text), encoding=encoding,
+                      n_bytes=len(data), page=meta)
     # NUL bytes inside otherwise readable text are dropped; mostly-NUL data is binary.
     ratio = control_char_ratio(raw_text)
     if ratio > MAX_CONTROL_RATIO:
