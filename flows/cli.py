@@ -40,6 +40,7 @@ examples:
   newsetl sql "select title, published_at from documents order by published_at"
   newsetl sql "select name, n_mentions from entities order by n_mentions desc limit 10" --format csv
   newsetl clean article.txt --json             show what the cleaner keeps and removes
+  newsetl clean page.html.gz crawl.warc.gz     the same for HTML pages and WARC records
   newsetl report                               path of the data-quality report (HTML)
   newsetl serve /srv/scraped --cron "0 * * * *"  load new files every hour (Prefect deployment)
 
@@ -117,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         help="clean files and print the result, without loading anything",
         description="Clean articles and show the body, metadata and every removed line with its reason.",
     )
-    clean.add_argument("files", nargs="+", metavar="FILE", help="article files")
+    clean.add_argument("files", nargs="+", metavar="FILE", help="article files: text, .html/.htm, .gz, .warc/.warc.gz")
     clean.add_argument("--json", action="store_true", help="one JSON object per file per line")
     return parser
 
@@ -335,19 +336,25 @@ def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, max_w
 
 
 def _clean(args: argparse.Namespace) -> int:
-    from flows.sources import read_document
+    from flows.sources import read_documents
     from transforms.clean import clean_text
+    from transforms.furniture import furniture_for, learn_furniture
     from transforms.records import RawDoc
 
     status = EXIT_OK
-    for path in args.files:
-        result = read_document(path, max_bytes=Settings.load().max_file_bytes)
+    results = [r for path in args.files for r in read_documents(path, max_bytes=Settings.load().max_file_bytes)]
+    learned = learn_furniture((r.source_path, r.text) for r in results if isinstance(r, RawDoc))
+    for result in results:
+        path = result.source_path
         if not isinstance(result, RawDoc):
             print(f"newsetl: {path}: not cleaned: {result.reason.value}: {result.detail}", file=sys.stderr)
             status = EXIT_ERROR
             continue
-        cleaned = clean_text(result.text)
+        cleaned = clean_text(result.text, page=result.page, furniture=furniture_for(path, learned))
         removed: list[dict[str, Any]] = [{"line_no": r.line_no, "text": r.text, "reason": r.reason.value} for r in cleaned.removed]
+        if not cleaned.body.strip():  # shown for auditing, but `run` would quarantine it
+            print(f"newsetl: {path}: empty_body: no article text left after removing {len(removed)} lines", file=sys.stderr)
+            status = EXIT_ERROR
         if args.json:
             record = {
                 "source": path,
@@ -358,13 +365,15 @@ def _clean(args: argparse.Namespace) -> int:
                 "author": cleaned.author,
                 "dateline": cleaned.dateline,
                 "tags": list(cleaned.tags),
+                "source_name": cleaned.source_name,
+                "source_url": cleaned.source_url,
                 "body": cleaned.body,
                 "removed": removed,
             }
             print(json.dumps(record, ensure_ascii=False))
             continue
         print(f"== {path}")
-        for name in ("title", "subtitle", "published_at", "updated_at", "page_date", "author", "dateline"):
+        for name in ("title", "subtitle", "published_at", "updated_at", "page_date", "author", "dateline", "source_name", "source_url"):
             value = getattr(cleaned, name)
             if value:
                 print(f"{name}: {value}")

@@ -27,7 +27,7 @@ from flows.aliases import load_alias_rules
 from flows.nlp import load_pipeline, model_version
 from flows.progress import StageProgress
 from flows.settings import Settings
-from flows.sources import discover, read_document
+from flows.sources import discover, read_documents
 from schemas import QuarantineReason, RunStatus, Stage
 from transforms.annotate import annotate_documents
 from transforms.checks import (
@@ -44,6 +44,7 @@ from transforms.clean import clean_document
 from transforms.dedup import LoadedDoc, find_near_duplicates, plan_run
 from transforms.entities import build_entities, build_entity_aliases, entity_key
 from transforms.language import detect_language
+from transforms.furniture import furniture_for, learn_furniture
 from transforms.records import AnnotatedDoc, CleanDoc, RawDoc, Rejection
 from transforms.report import render_report
 from transforms.resolve import AliasRules, alias_names, key_stats, resolve_entities
@@ -113,22 +114,22 @@ def extract_batch(paths: list[str], max_bytes: int) -> tuple[list[RawDoc], list[
     docs: list[RawDoc] = []
     rejections: list[Rejection] = []
     for path in paths:
-        result = read_document(path, max_bytes=max_bytes)
-        if isinstance(result, RawDoc):
-            docs.append(result)
-        else:
-            rejections.append(result)
+        for result in read_documents(path, max_bytes=max_bytes):
+            if isinstance(result, RawDoc):
+                docs.append(result)
+            else:
+                rejections.append(result)
     get_run_logger().info("extract: %d files -> %d decoded, %d quarantined", len(paths), len(docs), len(rejections))
     return docs, rejections
 
 
 @task(name="clean", cache_policy=NO_CACHE)
-def clean_batch(docs: list[RawDoc]) -> tuple[list[CleanDoc], list[Rejection], dict[str, str]]:
+def clean_batch(docs: list[RawDoc], furniture: dict[str, frozenset[str]]) -> tuple[list[CleanDoc], list[Rejection], dict[str, str]]:
     """Clean a batch; also the language of each cleaned body (doc_id -> ISO 639-1 code)."""
     cleaned: list[CleanDoc] = []
     rejections: list[Rejection] = []
     for doc in docs:
-        result = clean_document(doc)
+        result = clean_document(doc, furniture=furniture_for(doc.source_path, furniture))
         if isinstance(result, CleanDoc):
             cleaned.append(result)
         else:
@@ -379,7 +380,8 @@ def _run(inputs: list[str], settings: Settings) -> RunSummary:
         with _timed(summary, "clean"):
             cleaned: list[CleanDoc] = []
             languages: dict[str, str] = {}
-            cleaning = [clean_batch.submit(batch) for batch in batched(new, settings.batch_size)]
+            furniture = learn_furniture((d.source_path, d.text) for d in new)  # over the whole run's batch
+            cleaning = [clean_batch.submit(batch, furniture) for batch in batched(new, settings.batch_size)]
             progress = StageProgress(logger, "clean", len(new))
             for cleaning_batch in cleaning:
                 docs_clean, rejected_clean, batch_languages = cleaning_batch.result()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from schemas import QuarantineReason, Stage
-from transforms.extract import extract_document
+from transforms.extract import GZIP_MAGIC, WARC_MAGIC, extract_document
 from transforms.records import RawDoc, Rejection
 
 
@@ -56,7 +57,8 @@ def _walk(root: Path) -> Iterable[str]:
 
 
 def read_document(path: str, *, max_bytes: int) -> RawDoc | Rejection:
-    """Read and decode one input file, or say why not (too large, unreadable, not text)."""
+    """Read and decode one input file (text, HTML, gzip), or say why not (too large, unreadable,
+    not text). WARC archives hold many documents: see `read_documents`."""
     try:
         size = os.stat(path).st_size
     except OSError as error:
@@ -73,4 +75,88 @@ def read_document(path: str, *, max_bytes: int) -> RawDoc | Rejection:
             data = handle.read()
     except OSError as error:
         return Rejection(path, Stage.EXTRACT, QuarantineReason.UNREADABLE, f"cannot read: {error.strerror or error}")
-    return extract_document(path, data)
+    return extract_document(path, data, max_bytes=max_bytes)
+
+
+_WARC_SUFFIXES = (".warc", ".warc.gz")
+
+
+def _is_warc(path: str) -> bool:
+    if path.lower().endswith(_WARC_SUFFIXES):
+        return True
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(64 * 1024)
+    except OSError:
+        return False
+    if head.startswith(GZIP_MAGIC):
+        try:  # only the first few KB: enough to see the WARC header of the first record
+            head = zlib.decompressobj(wbits=31).decompress(head, 16)
+        except zlib.error:
+            return False
+    return head.startswith(WARC_MAGIC)
+
+
+def _gzip_is_complete(path: str) -> bool:
+    """True when every gzip member of the file ends with its end marker (warcio silently stops
+    at a truncated member, so a cut-short .warc.gz is checked here, streaming)."""
+    inflater = zlib.decompressobj(wbits=31)
+    in_member = False
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            while chunk:
+                try:
+                    inflater.decompress(chunk)
+                except zlib.error:
+                    return False
+                in_member = True
+                if inflater.eof:
+                    chunk = inflater.unused_data
+                    inflater = zlib.decompressobj(wbits=31)
+                    in_member = False
+                else:
+                    chunk = b""
+    return not in_member
+
+
+def read_documents(path: str, *, max_bytes: int) -> list[RawDoc | Rejection]:
+    """Read one input file into its documents: one for a text, HTML or gzip file, one per HTML
+    response record for a WARC archive (`.warc`, `.warc.gz`), each with the record's target URL
+    as its source. In a WARC the size limit applies to each record, not to the archive."""
+    if not _is_warc(path):
+        return [read_document(path, max_bytes=max_bytes)]
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    out: list[RawDoc | Rejection] = []
+    try:
+        with open(path, "rb") as handle:
+            for record in ArchiveIterator(handle):
+                if record.rec_type != "response" or record.http_headers is None:
+                    continue
+                content_type = (record.http_headers.get_header("Content-Type") or "").lower()
+                if "html" not in content_type:
+                    continue
+                url = record.rec_headers.get_header("WARC-Target-URI") or f"{path}#{len(out)}"
+                payload = record.content_stream().read(max_bytes + 1)
+                if not payload.strip():
+                    # a response with a body that reads as nothing: the archive was cut short here
+                    out.append(Rejection(url, Stage.EXTRACT, QuarantineReason.UNREADABLE,
+                                         f"WARC record in {path} has no readable body (archive truncated or corrupt)"))
+                    continue
+                if len(payload) > max_bytes:
+                    out.append(Rejection(url, Stage.EXTRACT, QuarantineReason.TOO_LARGE,
+                                         f"WARC record over the {max_bytes / 1048576:.1f} MB limit (raise it with --max-file-mb)"))
+                    continue
+                out.append(extract_document(url, payload, max_bytes=max_bytes, url=url))
+    except OSError as error:
+        out.append(Rejection(path, Stage.EXTRACT, QuarantineReason.UNREADABLE, f"cannot read: {error.strerror or error}"))
+    except (ArchiveLoadFailed, EOFError, ValueError) as error:  # truncated or not a WARC after all
+        out.append(Rejection(path, Stage.EXTRACT, QuarantineReason.UNREADABLE,
+                             f"WARC archive not read to the end after {len(out)} records: {error}"))
+    if path.lower().endswith(".gz") and not _gzip_is_complete(path):
+        out.append(Rejection(path, Stage.EXTRACT, QuarantineReason.UNREADABLE,
+                             f"WARC archive is truncated or corrupt: read {len(out)} records before the cut"))
+    if not out:
+        out.append(Rejection(path, Stage.EXTRACT, QuarantineReason.EMPTY, "WARC archive with no HTML response record"))
+    return out

@@ -54,6 +54,7 @@ class RemovalReason(StrEnum):
     TAG_LINE = "tag_line"  # comma-separated topic tags, moved to `documents.tags`
     DUPLICATE_LINE = "duplicate_line"  # a later exact copy of a line already kept
     TRAILING_FURNITURE = "trailing_furniture"  # other short lines after the article's end
+    SOURCE_FURNITURE = "source_furniture"  # a line recurring across many documents of the same source
 
 
 class RunStatus(StrEnum):

@@ -35,6 +35,8 @@ DOCUMENTS: Final[pa.Schema] = pa.schema(
         _field("author", pa.string(), "author from a byline or a 'Write to ... at ...' line", nullable=True),
         _field("dateline", pa.string(), "place the story was filed from, e.g. ISTANBUL", nullable=True),
         _field("tags", pa.list_(pa.string()), "topic tags from a tag line", nullable=True),
+        _field("source_name", pa.string(), "publication name when stated (an HTML page's site name)", nullable=True),
+        _field("source_url", pa.string(), "address of the page (a WARC record's target, an HTML page's canonical URL)", nullable=True),
         _field("body", pa.string(), "cleaned article body, paragraphs separated by a blank line"),
         _field("n_chars_raw", pa.int64(), "characters in the decoded input"),
         _field("n_chars_body", pa.int64(), "characters in body"),

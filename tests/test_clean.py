@@ -161,3 +161,122 @@ def test_cleaning_a_cleaned_article_changes_nothing(seeds: dict[str, str], name:
     again = clean_text(f"{first.title}\n\n{first.body}")
     assert again.body == first.body
     assert again.title == first.title
+
+
+# --- categories met on pages (handmade snippets) ------------------------------------------------
+
+PARA = "The council voted on Tuesday to close the bridge for repairs after engineers found cracks in two of its supports."
+PARA2 = "Drivers will be sent on a diversion through the town centre, which the council said would add about ten minutes."
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("Image copyright Getty Images", RemovalReason.PHOTO_CREDIT),
+        ("Natalie Naccache | Bloomberg | Getty Images", RemovalReason.PHOTO_CREDIT),
+        ("Roughly 13,000 US troops remain in the country [File: Reuters]", RemovalReason.CAPTION),
+        ("By Amy Kuperinsky | NJ Advance Media for NJ.com", RemovalReason.BYLINE),
+        ("Most read in world news", RemovalReason.SITE_FURNITURE),
+        ("You may also like...", RemovalReason.RELATED_ARTICLES),
+        ("Thanks for signing up!", RemovalReason.NEWSLETTER_PROMPT),
+        ("SEE MORE: Protesters besieged in university", RemovalReason.INLINE_LINK),
+        ("China furious at Macron over protest jibe [INSIGHT]", RemovalReason.INLINE_LINK),
+        ("* Pinterest", RemovalReason.SOCIAL_PROMPT),
+        ("34 responses to “We needed to win this game”", RemovalReason.COMMENT_FORM),
+        ("thelastfan says:", RemovalReason.COMMENT_FORM),
+        ("Advertisement", RemovalReason.SITE_FURNITURE),
+    ],
+)
+def test_page_furniture_is_classified_by_category(line: str, reason: RemovalReason) -> None:
+    assert classify_line(line) is reason
+
+
+def test_whole_page_text_keeps_the_article_and_drops_menus_and_link_lists() -> None:
+    page = "\n".join(
+        ["Home", "World", "Business", "Sport", "Weather", "Bridge to close for repairs", "By Jo Smith",
+         PARA, "", PARA2, "", "Trending", "* Mayor opens new library in the old post office building today",
+         "* Fire at the bakery on the high street", "* Ten things to do this weekend", "Contact us", "Jobs"]
+    )
+    cleaned = clean_text(page)
+    assert cleaned.body == f"{PARA}\n\n{PARA2}"
+
+
+def test_a_comments_section_ends_the_article() -> None:
+    text = f"Bridge to close\n\n{PARA}\n\n{PARA2}\n\n2 comments\n\njdoe says:\n\nThis is a long comment that reads like a paragraph of prose, written by a reader of the site.\n"
+    cleaned = clean_text(text)
+    assert cleaned.body == f"{PARA}\n\n{PARA2}"
+    assert {r.reason for r in cleaned.removed[1:]} == {RemovalReason.COMMENT_FORM}
+
+
+def test_table_cells_and_list_items_that_repeat_are_kept() -> None:
+    text = f"Meal plan\n\n{PARA}\n\nDay 1\nEat every 2–3 hours\nDay 2\nEat every 2–3 hours\n\n{PARA2}\n"
+    assert clean_text(text).body.count("Eat every 2–3 hours") == 2
+
+
+def test_unspaced_scripts_count_as_words() -> None:
+    line = "何が困るかといえば、パスワード管理ソフトの起動ショートカットキーと同じなのです。"
+    assert is_paragraph(line)
+
+
+def test_html_page_metadata_fills_what_the_text_does_not_say() -> None:
+    from transforms.records import PageMeta
+
+    page = PageMeta(title="Bridge to close", description="Repairs start in May", author="Jo Smith",
+                    published_at=datetime(2020, 2, 7, 17, 53), source_name="The Town Herald", url="https://example.com/a", tags=("Roads",))
+    cleaned = clean_text(f"Bridge to close\n\n{PARA}\n{PARA2}", page=page)
+    assert cleaned.body == f"{PARA}\n\n{PARA2}"
+    assert (cleaned.title, cleaned.subtitle, cleaned.author, cleaned.source_name, cleaned.source_url, cleaned.tags) == (
+        "Bridge to close", "Repairs start in May", "Jo Smith", "The Town Herald", "https://example.com/a", ("Roads",))
+    assert cleaned.published_at == datetime(2020, 2, 7, 17, 53)
+
+
+_ARTICLE_LINE = st.one_of(
+    st.sampled_from([PARA, PARA2, "Home", "Most Popular", "* Fire at the bakery", "Image copyright Getty Images",
+                     "Sign up to our daily email", "2 comments", "jdoe says:", "By Jo Smith", "Published: February 7, 2020 05:53 PM",
+                     "Bridge to close", "Erdogan, Diplomacy, Politics,", "What happens next?"]),
+    _LINE,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_ARTICLE_LINE, max_size=30), st.booleans())
+def test_cleaning_never_adds_text_and_is_idempotent(lines: list[str], html: bool) -> None:
+    from transforms.records import PageMeta
+
+    page = PageMeta(title="Bridge to close") if html else None
+    text = "\n".join(lines)
+    first = clean_text(text, page=page)
+    input_lines = {line.strip() for line in lines}
+    assert all(par in input_lines for par in first.body.split("\n\n") if par)
+    # the cleaner's output read back as an article: its headline, then its body
+    again = clean_text(f"{first.title}\n\n{first.body}" if first.title else first.body, page=page)
+    assert again.body == first.body
+
+
+def test_a_source_line_names_the_publication() -> None:
+    cleaned = clean_text(f"Bridge to close\n\n{PARA}\n\n{PARA2}\n\nSource: Reuters\n")
+    assert cleaned.source_name == "Reuters"
+    assert cleaned.body == f"{PARA}\n\n{PARA2}"
+    assert classify_line("Source link") is RemovalReason.SITE_FURNITURE
+
+
+def test_an_author_box_after_the_story_is_a_byline() -> None:
+    bio = "Jo Smith has covered transport and local government for the Herald since 2012, and lives in the town."
+    cleaned = clean_text(f"Bridge to close\n\n{PARA}\n\n{PARA2}\n\nAbout Jo Smith\n\n{bio}\n")
+    assert cleaned.body == f"{PARA}\n\n{PARA2}"
+    assert [r.reason for r in cleaned.removed[-2:]] == [RemovalReason.BYLINE, RemovalReason.BYLINE]
+
+
+def test_a_posted_by_line_gives_the_author_and_the_publication_time() -> None:
+    cleaned = clean_text(f"Bridge to close\n\nPosted by Michael David Smith on November 19, 2019, 6:21 AM EST\n\n{PARA}\n\n{PARA2}\n")
+    assert (cleaned.author, cleaned.published_at) == ("Michael David Smith", datetime(2019, 11, 19, 6, 21))
+    assert cleaned.body == f"{PARA}\n\n{PARA2}"
+
+
+def test_a_headline_in_capitals_between_paragraphs_is_an_inline_link_but_a_subheading_is_not() -> None:
+    promo = "SEAN SPICER ELIMINATED FROM 'DANCING WITH THE STARS'"
+    text = f"Bridge to close\n\n{PARA}\n{promo}\nGIRLS BASKETBALL\n{PARA2}\n"
+    cleaned = clean_text(text)
+    assert cleaned.body == f"{PARA}\n\nGIRLS BASKETBALL\n\n{PARA2}"
+    assert [r.reason for r in cleaned.removed if r.text == promo] == [RemovalReason.INLINE_LINK]
+    assert classify_line("Follow Newsbeat on Instagram, Facebook, Twitter and YouTube.") is RemovalReason.SOCIAL_PROMPT

@@ -137,3 +137,24 @@ def test_progress_shows_a_bar_the_rate_and_the_time_left() -> None:
     line = format_progress("annotate", 500, 2000, 10.0)
     assert line == "annotate [######------------------]  500/2000 docs  50.0 docs/s  ETA 0:30"
     assert format_progress("clean", 0, 0, 0.0).startswith("clean [########################] 0/0")
+
+
+def test_clean_reads_html_gzip_and_warc(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import gzip
+
+    from .test_html import BODY, PAGE, _warc
+
+    (tmp_path / "storm.html").write_text(PAGE, encoding="utf-8")
+    (tmp_path / "storm.html.gz").write_bytes(gzip.compress(PAGE.encode()))
+    warc = _warc(tmp_path, "crawl.warc.gz", compress=True)
+    files = [tmp_path / "storm.html", tmp_path / "storm.html.gz", warc]
+    assert main(["clean", *map(str, files), "--json"]) == 1  # the WARC's navigation-only page has no body
+    captured = capsys.readouterr()
+    records = [json.loads(line) for line in captured.out.splitlines()]
+    sources = [str(files[0]), str(files[1]), "https://example.com/storm", "https://example.com/nav"]
+    assert [r["source"] for r in records] == sources
+    assert [r["body"] for r in records] == [BODY, BODY, BODY, ""]
+    assert [r["source_name"] for r in records[:3]] == ["Coastal Herald"] * 3
+    assert records[2]["source_url"] == "https://example.com/storm"
+    assert records[3]["removed"] == [{"line_no": 1, "text": "Home", "reason": "site_furniture"}]
+    assert "https://example.com/nav: empty_body" in captured.err

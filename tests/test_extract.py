@@ -66,8 +66,9 @@ def test_doc_id_is_a_stable_hash_of_the_decoded_text() -> None:
         (b"\x00\x01\x02\x00" * 64, QuarantineReason.BINARY),
         ("Plain text in UTF-16 without a byte-order mark".encode("utf-16-le"), QuarantineReason.BINARY),
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", QuarantineReason.UNSUPPORTED_FORMAT),
-        (b"\x1f\x8b\x08\x00truncated", QuarantineReason.UNSUPPORTED_FORMAT),
-        (b"<!DOCTYPE html><html><body><nav>Home</nav></body></html>", QuarantineReason.UNSUPPORTED_FORMAT),
+        (b"\x1f\x8b\x08\x00truncated", QuarantineReason.UNREADABLE),
+        (b"PK\x03\x04\x14\x00\x00\x00", QuarantineReason.UNSUPPORTED_FORMAT),
+        (b"WARC/1.0\r\nWARC-Type: warcinfo\r\n", QuarantineReason.UNSUPPORTED_FORMAT),
     ],
 )
 def test_unusable_inputs_are_rejected_with_a_reason(data: bytes, reason: QuarantineReason) -> None:

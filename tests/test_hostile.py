@@ -21,7 +21,9 @@ PARAGRAPH = (
 
 
 def _article(title: str, extra: str = "") -> str:
-    return f"{title}\n\n{PARAGRAPH}\n\n{extra or 'Economists had expected the move after a week of strong data from the labour market.'}\n"
+    # Each article's paragraph differs (its title is appended): a line repeated across many
+    # articles of one folder is learned as that source's furniture.
+    return f"{title}\n\n{PARAGRAPH} ({title})\n\n{extra or 'Economists had expected the move after a week of strong data from the labour market.'}\n"
 
 
 FRENCH = (
@@ -82,8 +84,8 @@ def test_every_file_is_in_documents_or_quarantine(hostile: tuple[Path, Path]) ->
         ("whitespace.txt", "empty"),
         ("binary.txt", "binary"),
         ("furniture.txt", "empty_body"),
-        ("nav.html", "unsupported_format"),
-        ("truncated.txt.gz", "unsupported_format"),
+        ("nav.html", "empty_body"),
+        ("truncated.txt.gz", "unreadable"),
         ("report.pdf", "unsupported_format"),
         ("huge.txt", "too_large"),
     ],

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Final
 
 from schemas.reasons import QuarantineReason, Stage
 from schemas.reasons import RemovalReason as R
-from transforms.records import Cleaned, CleanDoc, RawDoc, Rejection, RemovedLine
+from transforms.records import Cleaned, CleanDoc, PageMeta, RawDoc, Rejection, RemovedLine
 
 # --- dates -------------------------------------------------------------------------------------
 
@@ -81,7 +81,9 @@ def parse_date(text: str) -> datetime | None:
 
 # --- line patterns -----------------------------------------------------------------------------
 
-_TERMINAL: Final[str] = ".!?\"”’'):;…"
+_TERMINAL: Final[str] = ".!?\"”’'):;…。！？」』"
+#: Scripts written without spaces between words: about two characters make a word.
+_UNSPACED_RE: Final[re.Pattern[str]] = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _STAMP_RE: Final[re.Pattern[str]] = re.compile(
     r"^(?P<kind>published|updated|last updated|first published|posted|modified)(?:\s+on)?\s*:?\s*", re.I
 )
@@ -91,38 +93,68 @@ _AGENCIES: Final[str] = (
 )
 _CAPTION_END_RE: Final[re.Pattern[str]] = re.compile(
     rf"(?:[.)]\s+(?:{_AGENCIES})\.?$|\((?:[^()]*\b(?:{_AGENCIES}|Agency|Photo|Images?)\b[^()]*)\)\s*$|"
-    rf"\b(?:Image|Photo|Photograph|Picture|Credit)s?\s*:\s*\S.*$)"
+    rf"\b(?:Image|Photo|Photograph|Picture|Credit)s?\s*:\s*\S.*$|"
+    rf"\[[^\[\]]*\b(?:{_AGENCIES}|File|Photo|Image)\b[^\[\]]*\]\s*$)"
 )
+_CAPTION_START_RE: Final[re.Pattern[str]] = re.compile(r"^(?:image|photo|picture|video|media) caption\b", re.I)
 _CREDIT_RE: Final[re.Pattern[str]] = re.compile(
-    rf"(?:^(?:photo|image|picture|credit)s?\s*:|\S/(?:{_AGENCIES})\b|/(?:[^/]+/)*(?:{_AGENCIES})$)", re.I
+    rf"(?:^(?:photo|image|picture|credit)s?\s*:|^(?:image|photo|picture)\s+(?:copyright|caption|credit|source)\b|"
+    rf"\S/(?:{_AGENCIES})\b|/(?:[^/]+/)*(?:{_AGENCIES})$|\|\s*(?:{_AGENCIES})\s*(?:\||$))", re.I
 )
 _INLINE_LINK_RE: Final[re.Pattern[str]] = re.compile(
-    r"^(?:read|read also|also read|read more|see also|related|watch|pictures|photos|video|gallery|listen|"
-    r"more|opinion|analysis|explainer)\s*:\s*\S",
+    r"^(?:read|read also|also read|read more|see more|see also|related|watch|pictures|photos|video|gallery|listen|"
+    r"more|opinion|analysis|explainer|also|click here|trending)\s*:\s*\S|^click here to (?:get|download|read|see|watch|listen|view)\b|\bby clicking here$|"
+    r"\[(?:video|insight|reaction|pictures|photos|gallery|poll|live)\]\W*$",
     re.I,
 )
 _RELATED_HEADER_RE: Final[re.Pattern[str]] = re.compile(
-    r"^(?:related(?: articles| stories| news| content| posts| coverage)?|read more|more on this(?: story)?|"
-    r"see also|further reading|also read|more stories|you may also like|recommended(?: for you)?)\s*:?$",
+    r"^(?:related(?: articles| stories| news| content| posts| coverage| links)?|read more|more on this(?: story)?|"
+    r"see also|further reading|also read|more stories|(?:you|we think you) (?:may|might|will) (?:also )?(?:like|enjoy)|"
+    r"recommended(?: for you| reading| stories)?|read these next|more in [\w ]{1,30}|don'?t miss|explore further)\s*[:.…!]*$",
     re.I,
 )
 _LIST_ITEM_RE: Final[re.Pattern[str]] = re.compile(r"^(?:\d{1,2}[.)]|[*•·▪–-])\s+\S")
+#: A rendered list item: link lists (most read, related, menus) are lists, prose rarely is.
+_BULLET_RE: Final[re.Pattern[str]] = re.compile(r"^(?:[*+•·▪o-]|\d{1,2}[.)])\s+\S")
+_SHARE_BUTTON_RE: Final[re.Pattern[str]] = re.compile(
+    r"^(?:[*+•-]\s*)?(?:facebook|twitter|pinterest|reddit|linkedin|whatsapp|telegram|e-?mail|print|tweet|share|"
+    r"google\+|flipboard|tumblr|stumbleupon|blogger|mix|messenger|pocket|copy link|sms|vk|xing|\d+\s+shares?|"
+    r"sharing is caring!?|share (?:this|on)\b.*)$",
+    re.I,
+)
 _FURNITURE_RE: Final[re.Pattern[str]] = re.compile(
-    r"^(?:editor'?s'? picks?|editors'? choice|most (?:popular|read|viewed|shared|commented)|trending(?: now)?|"
-    r"top stories|latest(?: news)?|breaking news|advertisement|skip to (?:main )?content|source link|"
-    r"back to top|related topics|what to read next|don'?t miss|more from [\w ]{1,40}|print|menu|home)\s*:?$",
+    r"^(?:editor'?s'? picks?|editors'? choice|(?:most (?:popular|read|viewed|shared|commented)|trending|latest|more)(?: now| in [\w ]{1,30}| on [\w ]{1,30}| from [\w ]{1,30})?|"
+    r"top stories|latest(?: news)?|breaking news|advertisement|advert|ad|sponsored(?: content)?|skip to (?:main )?content|source link|"
+    r"back to top|related topics|what to read next|don'?t miss|print|menu|home|close|report|view comments|disclaimer|"
+    r"show comments|load more|next|previous|prev|next prev|see full gallery|view gallery|loading|search|log ?in|sign in|"
+    r"have a tip\?.*|continue reading(?: below)?|.{0,40}requires javascript\.?|\d+\s*/\s*\d+)\s*:?$",
     re.I,
 )
 _NEWSLETTER_RE: Final[re.Pattern[str]] = re.compile(
     r"(?:\bsign up\b|\bsubscribe\b|\bnewsletters?\b|\bdaily (?:e-?mail|briefing)\b|\bplease select one\b|"
-    r"\benter your e-?mail\b|\bget (?:our|the) .{0,30}(?:e-?mail|newsletter)\b)",
+    r"\benter your e-?mail\b|\bget (?:our|the) .{0,30}(?:e-?mail|newsletter)\b|thanks? (?:you )?for (?:signing up|subscribing)|"
+    r"\bkeep an eye on your inbox\b|error processing your subscription|\bdelivered to your inbox\b)",
     re.I,
 )
 _SOCIAL_RE: Final[re.Pattern[str]] = re.compile(
-    r"(?:spread the love|\bshare (?:this|on|via|the story|article)\b|^share$|\bfollow us\b|\blike us on\b|"
+    r"(?:^follow\b.{0,60}\b(?:on|at)\s+(?:twitter|facebook|instagram|youtube|tiktok|linkedin)\b|spread the love|\bshare (?:this|on|via|the story|article)\b|^share$|\bfollow us\b|\blike us on\b|"
     r"bloggers like this|\btweet this\b|click to share|\bshare on (?:facebook|twitter|x|whatsapp|linkedin)\b)",
     re.I,
 )
+#: The head of a comments section: what follows it is readers' text, not the article.
+_COMMENTS_HEAD_RE: Final[re.Pattern[str]] = re.compile(
+    r"^(?:\d+\s+(?:responses?|comments?|replies|thoughts) (?:to|on)\b.*|\d+\s+comments?|comments?|"
+    r"(?:leave|post|add|write) a (?:reply|comment)|join the (?:discussion|conversation)|reader comments|"
+    r"(?:show|view|load) (?:all )?comments)\W*$",
+    re.I,
+)
+#: "About Jane Doe", "Über Moritz Bachmann", "About the author": the author box after an article.
+_AUTHOR_BOX_RE: Final[re.Pattern[str]] = re.compile(
+    r"^(?i:about|über|sobre|à propos de|acerca de|a proposito di|over|o autorze)\s+"
+    r"(?:(?i:the author|the writer|l'auteur|o autor|el autor|der autor)|[A-ZÀ-Þ][\w'’.-]+(?:\s+[A-ZÀ-Þ][\w'’.-]+){1,3})$"
+)
+#: "jdoe says:" heading each reader comment.
+_COMMENTER_RE: Final[re.Pattern[str]] = re.compile(r"^(?:\d{1,4}[.)]\s+)?\S[^.!?]{0,40}\s(?:says|said|wrote|writes):?$", re.I)
 _COMMENT_RE: Final[re.Pattern[str]] = re.compile(
     r"(?:^leave a (?:reply|comment)|your e-?mail address will not be published|required fields are marked|"
     r"^post a comment|^add a comment|^\d+ comments?$|^comments?$|^cancel reply$|save my name, email)",
@@ -142,11 +174,13 @@ _DONATION_RE: Final[re.Pattern[str]] = re.compile(
 )
 _WRITE_TO_RE: Final[re.Pattern[str]] = re.compile(r"^write to (?P<name>.+?) at \S+@\S+", re.I)
 _BYLINE_RE: Final[re.Pattern[str]] = re.compile(
-    r"^by\s+(?P<name>[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3})(?:\s*(?:,|\||and|in|for)\b.*)?$"
+    r"^[Bb][Yy]\s+(?P<name>[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3})(?:\s*[,|]\s*.*|\s+(?:and|in|for)\b.*)?$"
 )
 _CONTACT_RE: Final[re.Pattern[str]] = re.compile(
     r"(?:^(?:e-?mail|contact|follow)\b.*@|^(?:additional )?(?:reporting|editing|writing) by\b)", re.I
 )
+#: "Source: Reuters", "Via: The Guardian": the publication a story is credited to.
+_SOURCE_RE: Final[re.Pattern[str]] = re.compile(r"^(?i:source|via|courtesy of)\s*:?\s+(?P<name>[A-Z][\w.&'’ -]{1,50}?)\.?$")
 _DATELINE_RE: Final[re.Pattern[str]] = re.compile(
     r"^(?P<place>[A-Z][A-Z.'’ -]{1,40}?[A-Z.])(?:,\s*[A-Z][\w. ]{1,30})?\s*(?:\([A-Za-z ]+\)\s*)?(?:—|–|--|-)\s*\S"
 )
@@ -154,7 +188,8 @@ _TAGS_PREFIX_RE: Final[re.Pattern[str]] = re.compile(r"^(?:tags?|topics?|filed u
 
 
 def _words(line: str) -> int:
-    return len(line.split())
+    unspaced = len(_UNSPACED_RE.findall(line))
+    return len(line.split()) + unspaced // 2
 
 
 def _ends_sentence(line: str) -> bool:
@@ -194,15 +229,15 @@ def classify_line(line: str) -> R | None:
         return R.DATE_LINE
     if _COPYRIGHT_RE.search(line) and n <= 40:
         return R.COPYRIGHT
-    if _COMMENT_RE.search(line):
+    if _COMMENT_RE.search(line) or (n <= 25 and _COMMENTS_HEAD_RE.match(line)) or (n <= 10 and _COMMENTER_RE.match(line)):
         return R.COMMENT_FORM
-    if n <= 25 and _INLINE_LINK_RE.match(line):
+    if n <= 25 and _INLINE_LINK_RE.search(line):
         return R.INLINE_LINK
-    if _CAPTION_END_RE.search(line) and n >= 4:
+    if (_CAPTION_END_RE.search(line) and n >= 4) or _CAPTION_START_RE.match(line):
         return R.CAPTION
     if n <= 12 and _CREDIT_RE.search(line) and not _ends_sentence(line):
         return R.PHOTO_CREDIT
-    if _WRITE_TO_RE.match(line) or (n <= 12 and (_BYLINE_RE.match(line) or _CONTACT_RE.search(line))):
+    if _WRITE_TO_RE.match(line) or (n <= 12 and (_BYLINE_RE.match(line) or _CONTACT_RE.search(line) or _SOURCE_RE.match(line))):
         return R.BYLINE
     if n <= 8 and _RELATED_HEADER_RE.match(line):
         return R.RELATED_ARTICLES
@@ -212,7 +247,9 @@ def classify_line(line: str) -> R | None:
         return R.DONATION_APPEAL
     if n <= 12 and _NEWSLETTER_RE.search(line):
         return R.NEWSLETTER_PROMPT
-    if n <= 12 and _SOCIAL_RE.search(line):
+    if n <= 6 and _SHARE_BUTTON_RE.match(line):
+        return R.SOCIAL_PROMPT
+    if n <= 15 and _SOCIAL_RE.search(line):
         return R.SOCIAL_PROMPT
     return None
 
@@ -245,20 +282,83 @@ def _lines(text: str) -> list[_Line]:
     return out
 
 
-def _key(line: str) -> str:
+def line_key(line: str) -> str:
+    """A line compared without case and spacing: how repeats are recognised."""
     return " ".join(line.casefold().split())
 
 
-def clean_text(text: str) -> Cleaned:
+_key = line_key
+
+
+#: Passes of the cleaner over its own output at most; in practice it is stable after one or two.
+MAX_PASSES: Final[int] = 5
+
+
+def clean_text(text: str, *, page: PageMeta | None = None, furniture: frozenset[str] = frozenset()) -> Cleaned:
     """Split an article's text into metadata, body and removed lines.
 
     Input: the decoded text of one scraped article. Output: a `Cleaned` whose body is the kept
     lines, stripped, separated by a blank line, and whose `removed` lists every other non-blank
     line with its reason. Empty or whitespace-only input gives an empty body and no removals.
+
+    `page`: the metadata of an HTML page whose extracted text this is (the extractor has
+    already cut the page down to the article, so the layout rules for whole pages are off, and
+    metadata the text does not state is taken from the page). `furniture`: line keys learned as
+    the furniture of the document's source (`transforms.furniture.learn_furniture`).
     """
+    cleaned = _clean_once(text, page=page, furniture=furniture)
+    # The body must be clean by the cleaner's own rules (cleaning is idempotent): removing a
+    # line can make two copies of a caption adjacent, or end a list early, so the kept text
+    # is cleaned again, as headline then body, until nothing more goes.
+    nonblank = [(no, line.strip()) for no, line in enumerate(text.split("\n"), start=1) if line.strip()]
+    for _ in range(MAX_PASSES):
+        removed_nos = {r.line_no for r in cleaned.removed}
+        kept = [(no, line) for no, line in nonblank if no not in removed_nos]
+        again = _clean_once(
+            f"{cleaned.title}\n\n{cleaned.body}" if cleaned.title else cleaned.body, page=page, furniture=furniture
+        )
+        if again.body == cleaned.body:
+            break
+        first_body_line = 3 if cleaned.title else 1
+        extra = []
+        for r in again.removed:
+            index = (r.line_no - first_body_line) // 2
+            if r.line_no >= first_body_line and 0 <= index < len(kept):
+                no, line = kept[index]
+                extra.append(RemovedLine(no, line, r.reason))
+        removed = tuple(sorted((*cleaned.removed, *extra), key=lambda r: r.line_no))
+        dropped = {r.line_no for r in extra}
+        cleaned = replace(
+            cleaned,
+            body="\n\n".join(line for no, line in kept if no not in dropped),
+            removed=removed,
+        )
+    return cleaned
+
+
+def _clean_once(text: str, *, page: PageMeta | None, furniture: frozenset[str]) -> Cleaned:
     lines = _lines(text)
     for line in lines:
         line.reason = classify_line(line.text)
+        if line.reason is None and furniture and _key(line.text) in furniture:
+            line.reason = R.SOURCE_FURNITURE
+
+    # A comments section ends the article: readers' text is not the story.
+    prose_seen = False
+    in_comments = False
+    for line in lines:
+        if in_comments:
+            line.reason = line.reason or R.COMMENT_FORM
+        elif prose_seen and line.reason is R.COMMENT_FORM and _COMMENTS_HEAD_RE.match(line.text):
+            in_comments = True
+        prose_seen = prose_seen or (line.reason is None and is_paragraph(line.text))
+
+    # An author box after the story: its heading and the biography under it.
+    for i, line in enumerate(lines):
+        if line.reason is None and _AUTHOR_BOX_RE.match(line.text) and any(is_paragraph(ln.text) for ln in lines[:i]):
+            line.reason = R.BYLINE
+            if i + 1 < len(lines) and lines[i + 1].reason is None and is_paragraph(lines[i + 1].text):
+                lines[i + 1].reason = R.BYLINE
 
     # The headline: the first line that is not furniture, unless it is already prose.
     title_line = next((ln for ln in lines if ln.reason is None), None)
@@ -270,43 +370,68 @@ def clean_text(text: str) -> Cleaned:
                 line.reason = R.REPEATED_TITLE
     else:
         title_line = None
+    if page is not None and page.title:
+        # the page names its headline: any copy of it in the text is the headline again
+        page_title = _key(page.title)
+        for line in lines:
+            if line is not title_line and line.reason is None and _key(line.text) == page_title:
+                line.reason = R.REPEATED_TITLE
 
     # A line printed twice in a row is a caption (both copies); a later copy elsewhere is a repeat.
     counts = Counter(_key(ln.text) for ln in lines)
     seen: set[str] = set()
-    for i, line in enumerate(lines):
+    # "in a row" skips lines already known as furniture, so removing them changes nothing
+    text_lines = [ln for ln in lines if ln.reason is None or ln.reason is R.CAPTION]
+    position = {id(ln): k for k, ln in enumerate(text_lines)}
+    for line in lines:
         key = _key(line.text)
         if counts[key] > 1 and line.reason is None or line.reason is R.CAPTION:
-            neighbours = [lines[j] for j in (i - 1, i + 1) if 0 <= j < len(lines)]
+            k = position[id(line)]
+            neighbours = [text_lines[j] for j in (k - 1, k + 1) if 0 <= j < len(text_lines)]
             if any(_key(other.text) == key for other in neighbours):
                 line.reason = R.CAPTION
-            elif key in seen and line.reason is None:
+            elif key in seen and line.reason is None and is_paragraph(line.text):
+                # a whole paragraph printed again (pull quote, scraped twice); short lines such as
+                # table cells and list items legitimately repeat
                 line.reason = R.DUPLICATE_LINE
         seen.add(key)
 
-    paragraphs = [i for i, ln in enumerate(lines) if ln.reason is None and is_paragraph(ln.text)]
+    # The article is the densest run of prose; in whole-page text what lies outside it is the
+    # page around it (navigation above, footers and link lists below).
+    start, end = _article_span(lines) if page is None else (0, len(lines) - 1)
+    # ... but only where the text shows it is a page: what is cut must hold some furniture (an
+    # article that ends with a list of results keeps its list).
+    if not _has_furniture(lines[:start]):
+        start = 0
+    if not _has_furniture(lines[end + 1 :]):
+        end = len(lines) - 1
+    paragraphs = [i for i, ln in enumerate(lines) if ln.reason is None and is_paragraph(ln.text) and start <= i <= end]
     first_par = paragraphs[0] if paragraphs else len(lines)
     last_par = paragraphs[-1] if paragraphs else len(lines) - 1
 
     # Above the first paragraph: the standfirst under the headline, then bylines and source lines.
     subtitle: str | None = None
-    for line in lines[:first_par]:
-        if line.reason is not None or _ends_sentence(line.text):
-            continue
-        if subtitle is None and title_line is not None and _words(line.text) >= 6:
-            line.reason = R.SUBTITLE
-            subtitle = line.text
-        elif _words(line.text) <= 6:
-            line.reason = R.BYLINE
+    # (An HTML page's description is its standfirst as often as it is its first paragraph, so
+    # it goes to `subtitle` in _with_page_meta and no line is removed for it.)
+    if page is None:
+        for line in lines[:first_par]:
+            if line.reason is not None or _ends_sentence(line.text):
+                continue
+            if subtitle is None and title_line is not None and _words(line.text) >= 6:
+                line.reason = R.SUBTITLE
+                subtitle = line.text
+            elif _words(line.text) <= 6:
+                line.reason = R.BYLINE
 
     # Between paragraphs: an unpunctuated line set apart by two blank lines links elsewhere.
     for line in lines[first_par:last_par]:
         if (
             line.reason is None
-            and not _ends_sentence(line.text)
             and _words(line.text) <= 25
-            and line.gap_before >= 2
-            and line.gap_after >= 2
+            and (
+                (not _ends_sentence(line.text) and line.gap_before >= 2 and line.gap_after >= 2)
+                or _is_shouted_link(line.text)
+            )
         ):
             line.reason = R.INLINE_LINK
 
@@ -327,8 +452,14 @@ def clean_text(text: str) -> Cleaned:
         if line.reason is None and has_furniture:
             if block is R.RELATED_ARTICLES and _LIST_ITEM_RE.match(line.text):
                 line.reason = R.RELATED_ARTICLES
-            elif block is not None or not (_ends_sentence(line.text) and _words(line.text) >= 4):
+            elif block is not None or (page is None and not (_ends_sentence(line.text) and _words(line.text) >= 4)):
+                # In extracted HTML the end of the article is the extractor's call: short lines
+                # after the last paragraph (a list, a table) go only after a furniture line.
                 line.reason = R.TRAILING_FURNITURE
+
+    for i, line in enumerate(lines):
+        if line.reason is None and not (start <= i <= end):
+            line.reason = R.SITE_FURNITURE if i < start else R.TRAILING_FURNITURE
 
     # A short unclassified line heading a donation appeal belongs to the appeal.
     for line, following in zip(reversed(trailing[:-1]), reversed(trailing[1:])):
@@ -337,7 +468,7 @@ def clean_text(text: str) -> Cleaned:
 
     kept = [ln.text for ln in lines if ln.reason is None]
     removed = tuple(RemovedLine(ln.no, ln.text, ln.reason) for ln in lines if ln.reason is not None)
-    return Cleaned(
+    cleaned = Cleaned(
         body="\n\n".join(kept),
         removed=removed,
         title=title_line.text if title_line else None,
@@ -346,8 +477,79 @@ def clean_text(text: str) -> Cleaned:
         updated_at=_stamp(lines, ("updated", "last updated", "modified")),
         page_date=_page_date(lines),
         author=_author(lines),
+        source_name=_source_name(lines),
         dateline=_dateline(kept[0]) if kept else None,
         tags=tags,
+    )
+    if page is not None:
+        cleaned = _with_page_meta(cleaned, page)
+    return cleaned
+
+
+RUN_PENALTY: Final[int] = 2
+
+
+def _article_span(lines: list[_Line]) -> tuple[int, int]:
+    """First and last index of the run of lines with the most prose in it.
+
+    Each paragraph counts its words, each other line counts against by its words (at most
+    10): the maximum-sum run (Kadane's algorithm) is the article, in the spirit of Finn et
+    al.'s body text extraction. No paragraph at all: the whole text.
+    """
+    best, best_span = 0, (0, len(lines) - 1)
+    total, start, run = 0, 0, 0
+    for i, line in enumerate(lines):
+        n = _words(line.text)
+        prose = line.reason is None and is_paragraph(line.text) and not (_BULLET_RE.match(line.text) and n < 25)
+        if prose:
+            run = 0
+        elif n <= 3 or _BULLET_RE.match(line.text):  # menu entries, tags, link-list items
+            run += 1
+        # a long run of short lines (a menu, a tag cloud, a link list) weighs more than its lines
+        score = n if prose else -min(max(n, 2), 10) - RUN_PENALTY * max(run - 1, 0)
+        if total <= 0:
+            total, start = score, i
+        else:
+            total += score
+        if total > best:
+            best, best_span = total, (start, i)
+    first, last = best_span
+    # The article often opens with a lede shorter than a paragraph: take in the text lines
+    # right above the run, up to the first line that is furniture or a heading.
+    while first > 0 and _is_lead_in(lines[first - 1]):
+        first -= 1
+    return first, last
+
+
+def _is_shouted_link(text: str) -> bool:
+    """A headline of another story set in capitals between paragraphs (a subheading is shorter)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return _words(text) >= 6 and len(letters) >= 10 and "|" not in text and all(ch.isupper() for ch in letters)
+
+
+def _has_furniture(part: list[_Line]) -> bool:
+    """Some line of `part` is known furniture, or three are menu-like (three words at most)."""
+    known = any(ln.reason is not None and ln.reason not in (R.TITLE, R.REPEATED_TITLE) for ln in part)
+    return known or sum(1 for ln in part if ln.reason is None and _words(ln.text) <= 3) >= 3
+
+
+def _is_lead_in(line: _Line) -> bool:
+    n = _words(line.text)
+    return line.reason is None and not _BULLET_RE.match(line.text) and (n >= 15 or (n >= 5 and _ends_sentence(line.text)))
+
+
+def _with_page_meta(cleaned: Cleaned, page: PageMeta) -> Cleaned:
+    """Fill what the text did not say from what the HTML page says about itself."""
+    return replace(
+        cleaned,
+        title=cleaned.title or page.title,
+        subtitle=cleaned.subtitle or page.description,
+        published_at=cleaned.published_at or page.published_at,
+        updated_at=cleaned.updated_at or page.updated_at,
+        author=cleaned.author or page.author,
+        tags=cleaned.tags or page.tags,
+        source_name=cleaned.source_name or page.source_name,
+        source_url=cleaned.source_url or page.url,
     )
 
 
@@ -367,11 +569,26 @@ def _page_date(lines: list[_Line]) -> date | None:
     return None
 
 
+def _source_name(lines: list[_Line]) -> str | None:
+    for line in lines:
+        match = _SOURCE_RE.match(line.text) if line.reason is R.BYLINE else None
+        if match and match.group("name").strip().casefold() != "link":
+            return match.group("name").strip()
+    return None
+
+
+#: "Posted by Jane Doe on November 19, 2019": a date line that names the author.
+_STAMP_BY_RE: Final[re.Pattern[str]] = re.compile(r"\b[Bb]y\s+(?P<name>[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3})\s+(?:on|at)\b")
+
+
 def _author(lines: list[_Line]) -> str | None:
     for line in lines:
-        if line.reason is not R.BYLINE:
+        if line.reason is R.BYLINE:
+            match = _WRITE_TO_RE.match(line.text) or _BYLINE_RE.match(line.text)
+        elif line.reason is R.DATE_LINE:
+            match = _STAMP_BY_RE.search(line.text)
+        else:
             continue
-        match = _WRITE_TO_RE.match(line.text) or _BYLINE_RE.match(line.text)
         if match:
             return match.group("name").strip()
     return None
@@ -385,9 +602,13 @@ def _dateline(first_paragraph: str) -> str | None:
     return place if len(place) >= 2 and place.upper() == place else None
 
 
-def clean_document(raw: RawDoc) -> CleanDoc | Rejection:
-    """Clean one decoded document; a document with nothing left is an `empty_body` rejection."""
-    cleaned = clean_text(raw.text)
+def clean_document(raw: RawDoc, *, furniture: frozenset[str] = frozenset()) -> CleanDoc | Rejection:
+    """Clean one decoded document; a document with nothing left is an `empty_body` rejection.
+
+    `furniture`: keys of lines learned as furniture of the document's source
+    (transforms.furniture), removed as `source_furniture`.
+    """
+    cleaned = clean_text(raw.text, page=raw.page, furniture=furniture)
     if cleaned.body.strip():
         return CleanDoc(raw=raw, cleaned=cleaned)
     reasons = Counter(r.reason.value for r in cleaned.removed)

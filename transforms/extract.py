@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+import zlib
 from typing import Final
 
 from schemas.reasons import QuarantineReason, Stage
+from transforms.html import extract_html
 from transforms.records import RawDoc, Rejection
 
 #: Leading bytes of formats that are not text inputs, and what to call them in the detail.
 _MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
     (b"%PDF-", "PDF document"),
     (b"PK\x03\x04", "ZIP archive (or DOCX/XLSX)"),
-    (b"\x1f\x8b", "gzip-compressed file"),
     (b"\x89PNG\r\n\x1a\n", "PNG image"),
     (b"\xff\xd8\xff", "JPEG image"),
     (b"GIF8", "GIF image"),
@@ -25,6 +26,9 @@ _MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
 )
 
 _HTML_STARTS: Final[tuple[str, ...]] = ("<!doctype html", "<html", "<?xml", "<head", "<body")
+_HTML_SUFFIXES: Final[tuple[str, ...]] = (".html", ".htm", ".xhtml", ".html.gz", ".htm.gz")
+GZIP_MAGIC: Final[bytes] = b"\x1f\x8b"
+WARC_MAGIC: Final[bytes] = b"WARC/"
 
 #: Share of control characters (other than tab and newline) above which decoded text is binary.
 MAX_CONTROL_RATIO: Final[float] = 0.01
@@ -76,11 +80,47 @@ def normalize_text(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def extract_document(source_path: str, data: bytes) -> RawDoc | Rejection:
+def gunzip(data: bytes, *, max_bytes: int) -> bytes:
+    """Decompress gzip data (all members), refusing more than `max_bytes` of output.
+
+    Raises:
+        ValueError: the data is truncated or corrupt, or inflates past `max_bytes`; the message
+            says which.
+    """
+    out = bytearray()
+    while data:
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            out += inflater.decompress(data, max_bytes + 1 - len(out))
+        except zlib.error as error:
+            raise ValueError(f"corrupt gzip data ({error})") from error
+        if len(out) > max_bytes:
+            raise ValueError(f"decompresses to more than {max_bytes / 1048576:.1f} MB (raise it with --max-file-mb)")
+        if not inflater.eof:
+            raise ValueError("truncated gzip data: the stream ends before its end marker")
+        data = inflater.unused_data.lstrip(b"\x00")
+    return bytes(out)
+
+
+def looks_like_html(source_path: str, text: str) -> bool:
+    """An HTML page: it starts like one, or its name says so and it has a tag near the start."""
+    head = text.lstrip()[:1024].lower()
+    if head.startswith(_HTML_STARTS):
+        return True
+    return source_path.lower().endswith(_HTML_SUFFIXES) and "<" in head and ">" in head
+
+
+def extract_document(source_path: str, data: bytes, *, max_bytes: int = 50 * 1048576, url: str | None = None) -> RawDoc | Rejection:
     """Turn one input file's bytes into a RawDoc, or a Rejection saying why not.
 
-    Rejections: empty or whitespace-only input (`empty`), a known non-text format or HTML
-    (`unsupported_format`), text that decodes to control characters (`binary`).
+    Plain text is decoded as it is. gzip data is decompressed first (at most `max_bytes`).
+    An HTML page goes through main-text extraction (transforms.html): the document's text is
+    the headline and the main text, `page` the page's metadata, and `doc_id` the hash of the
+    decoded page. `url` is the page's address when known (a WARC record's target).
+
+    Rejections: empty or whitespace-only input (`empty`), a known non-text format
+    (`unsupported_format`), a truncated or corrupt gzip file (`unreadable`), text that decodes
+    to control characters (`binary`), an HTML page with no article text (`empty_body`).
     """
 
     def reject(reason: QuarantineReason, detail: str) -> Rejection:
@@ -88,12 +128,33 @@ def extract_document(source_path: str, data: bytes) -> RawDoc | Rejection:
 
     if not data.strip():
         return reject(QuarantineReason.EMPTY, f"the file has {len(data)} bytes and no text")
+    if data.startswith(GZIP_MAGIC):
+        try:
+            inner = gunzip(data, max_bytes=max_bytes)
+        except ValueError as error:
+            return reject(QuarantineReason.UNREADABLE, f"gzip-compressed file not read: {error}")
+        if inner.startswith(GZIP_MAGIC):
+            return reject(QuarantineReason.UNSUPPORTED_FORMAT, "gzip file inside a gzip file")
+        inner_path = source_path[:-3] if source_path.lower().endswith(".gz") else source_path
+        result = extract_document(inner_path, inner, max_bytes=max_bytes, url=url)
+        if isinstance(result, Rejection):
+            return Rejection(source_path, result.stage, result.reason, f"{result.detail} (inside gzip)", result.doc_id)
+        return RawDoc(source_path=source_path, doc_id=result.doc_id, text=result.text, encoding=result.encoding,
+                      n_bytes=len(data), page=result.page, input_sha256=hashlib.sha256(data).hexdigest())
+    if data.startswith(WARC_MAGIC):
+        return reject(QuarantineReason.UNSUPPORTED_FORMAT, "WARC archive given as bytes; name it .warc or .warc.gz")
     for magic, kind in _MAGIC:
         if data.startswith(magic):
-            return reject(QuarantineReason.UNSUPPORTED_FORMAT, f"{kind}; newsetl reads plain-text articles")
+            return reject(QuarantineReason.UNSUPPORTED_FORMAT, f"{kind}; newsetl reads text, HTML, gzip and WARC")
     raw_text, encoding = decode_bytes(data)
-    if raw_text.lstrip()[:20].lower().startswith(_HTML_STARTS):
-        return reject(QuarantineReason.UNSUPPORTED_FORMAT, "HTML page; HTML extraction is not supported yet")
+    if looks_like_html(source_path, raw_text):
+        page = normalize_text(raw_text)
+        text, meta = extract_html(page, url=url)
+        if not text.strip():
+            return Rejection(source_path, Stage.EXTRACT, QuarantineReason.EMPTY_BODY,
+                             "HTML page with no headline and no article text (navigation only?)", content_id(page))
+        return RawDoc(source_path=source_path, doc_id=content_id(page), text=normalize_text(text), encoding=encoding,
+                      n_bytes=len(data), page=meta, input_sha256=hashlib.sha256(data).hexdigest())
     # NUL bytes inside otherwise readable text are dropped; mostly-NUL data is binary.
     ratio = control_char_ratio(raw_text)
     if ratio > MAX_CONTROL_RATIO:

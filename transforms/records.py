@@ -24,8 +24,26 @@ class Rejection:
 
 
 @dataclass(frozen=True, slots=True)
+class PageMeta:
+    """What an HTML page says about itself (trafilatura's metadata, htmldate's dates)."""
+
+    title: str | None = None
+    description: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    source_name: str | None = None
+    url: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class RawDoc:
-    """A decoded input file (extract stage output)."""
+    """A decoded input file (extract stage output).
+
+    For an HTML page `text` is the extracted main text (headline first), and `page` holds the
+    page's own metadata; for plain text `page` is None.
+    """
 
     source_path: str
     doc_id: str
@@ -33,6 +51,7 @@ class RawDoc:
     encoding: str
     n_bytes: int
     input_sha256: str = ""  # SHA-256 of the input file's bytes, for lineage
+    page: PageMeta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +77,8 @@ class Cleaned:
     author: str | None = None
     dateline: str | None = None
     tags: tuple[str, ...] = ()
+    source_name: str | None = None
+    source_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

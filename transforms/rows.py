@@ -36,6 +36,8 @@ def document_row(
         "author": c.author,
         "dateline": c.dateline,
         "tags": list(c.tags) or None,
+        "source_name": c.source_name,
+        "source_url": c.source_url,
         "body": c.body,
         "n_chars_raw": len(doc.raw.text),
         "n_chars_body": len(c.body),
