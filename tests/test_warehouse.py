@@ -221,14 +221,19 @@ def test_the_lake_reads_identically_in_duckdb_pyarrow_dataset_and_pandas(lake: L
     refresh_views(lake)
     for name in ("documents", "mentions", "entities"):
         order = TABLES[name].names[:2]
-        via_duckdb = duckdb.connect(str(lake.data_dir / "warehouse.duckdb"), read_only=True).execute(
-            f"select * from read_parquet('{lake.root}/{name}/**/*.parquet', hive_partitioning = true)"
-        ).to_arrow_table().sort_by([(c, "ascending") for c in order])
+        with duckdb.connect(str(lake.data_dir / "warehouse.duckdb"), read_only=True) as con:
+            via_duckdb = con.sql(f"select * from {name}").to_arrow_table().sort_by([(c, "ascending") for c in order])
         via_pyarrow = lake.dataset(name).to_table().sort_by([(c, "ascending") for c in order])
         via_pandas = pd.read_parquet(lake.table_dir(name), partitioning=lake.dataset(name).partitioning if name not in REPLACED else None)
         via_pandas = via_pandas.sort_values(order).reset_index(drop=True)
         assert via_duckdb.column_names == via_pyarrow.column_names == list(via_pandas.columns), name
-        assert via_duckdb.to_pylist() == via_pyarrow.to_pylist(), name
+        if name == "mentions":
+            # the mentions view re-points entity_id through entity_aliases (tested above): the
+            # fixture's alias map moved Erdoğan to e9, so compare every other column
+            via_duckdb, via_pyarrow_cmp = via_duckdb.drop_columns(["entity_id"]), via_pyarrow.drop_columns(["entity_id"])
+        else:
+            via_pyarrow_cmp = via_pyarrow
+        assert via_duckdb.to_pylist() == via_pyarrow_cmp.to_pylist(), name
         assert via_pyarrow.to_pandas().equals(via_pandas), name
 
 
