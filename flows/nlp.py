@@ -21,6 +21,12 @@ class ModelNotFound(RuntimeError):
 
 _LOCK = threading.Lock()
 
+#: Held while a process's pipeline runs. Prefect runs submitted tasks in threads, and spaCy's
+#: `memory_zone()` is not thread-safe: a zone closed by one thread frees strings that another
+#: thread's documents still use (corrupted offsets; the annotate gate caught it on the BBC
+#: corpus). CPU-bound spaCy gains nothing from threads anyway; Dask workers are processes.
+PIPELINE_LOCK = threading.Lock()
+
 
 def check_model(model: str) -> None:
     """Fail fast, without loading it, when `model` is neither an installed package nor a folder.

@@ -24,7 +24,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import quality
 from flows.aliases import load_alias_rules
-from flows.nlp import load_pipeline, model_version
+from flows.nlp import PIPELINE_LOCK, load_pipeline, model_version
 from flows.progress import StageProgress
 from flows.settings import Settings
 from flows.sources import discover, read_documents
@@ -142,19 +142,20 @@ def clean_batch(docs: list[RawDoc], furniture: dict[str, frozenset[str]]) -> tup
 @task(name="annotate", cache_policy=NO_CACHE)
 def annotate_batch(docs: list[CleanDoc], model: str, batch_size: int) -> tuple[list[AnnotatedDoc], list[Rejection]]:
     nlp = load_pipeline(model)
-    try:
-        annotated = list(annotate_documents(nlp, docs, batch_size=batch_size))
-        rejections: list[Rejection] = []
-    except Exception:  # isolate the document that breaks the batch; the others go on
-        annotated, rejections = [], []
-        for doc in docs:
-            try:
-                annotated.extend(annotate_documents(nlp, [doc], batch_size=1))
-            except Exception as error:  # noqa: BLE001 - any model failure is a quarantine reason
-                rejections.append(
-                    Rejection(doc.source_path, Stage.ANNOTATE, QuarantineReason.ANNOTATION_ERROR,
-                              f"{type(error).__name__}: {error}", doc.doc_id)
-                )
+    with PIPELINE_LOCK:  # one batch at a time per process (see flows.nlp.PIPELINE_LOCK)
+        try:
+            annotated = list(annotate_documents(nlp, docs, batch_size=batch_size))
+            rejections: list[Rejection] = []
+        except Exception:  # isolate the document that breaks the batch; the others go on
+            annotated, rejections = [], []
+            for doc in docs:
+                try:
+                    annotated.extend(annotate_documents(nlp, [doc], batch_size=1))
+                except Exception as error:  # noqa: BLE001 - any model failure is a quarantine reason
+                    rejections.append(
+                        Rejection(doc.source_path, Stage.ANNOTATE, QuarantineReason.ANNOTATION_ERROR,
+                                  f"{type(error).__name__}: {error}", doc.doc_id)
+                    )
     n_mentions = sum(len(a.mentions) for a in annotated)
     get_run_logger().info("annotate: %d documents -> %d mentions, %d quarantined", len(docs), n_mentions, len(rejections))
     return annotated, rejections
