@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,6 +28,14 @@ _LOCK = threading.Lock()
 #: thread's documents still use (corrupted offsets; the annotate gate caught it on the BBC
 #: corpus). CPU-bound spaCy gains nothing from threads anyway; Dask workers are processes.
 PIPELINE_LOCK = threading.Lock()
+
+
+@contextmanager
+def pipeline_lock() -> Iterator[None]:
+    """Hold PIPELINE_LOCK. Tasks call this function rather than naming the lock, because a task
+    shipped to Dask workers is pickled, and a lock cannot be."""
+    with PIPELINE_LOCK:
+        yield
 
 
 def check_model(model: str) -> None:

@@ -24,7 +24,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import quality
 from flows.aliases import load_alias_rules
-from flows.nlp import PIPELINE_LOCK, load_pipeline, model_version
+from flows.nlp import load_pipeline, model_version, pipeline_lock
 from flows.progress import StageProgress
 from flows.settings import Settings
 from flows.sources import discover, read_documents
@@ -142,7 +142,7 @@ def clean_batch(docs: list[RawDoc], furniture: dict[str, frozenset[str]]) -> tup
 @task(name="annotate", cache_policy=NO_CACHE)
 def annotate_batch(docs: list[CleanDoc], model: str, batch_size: int) -> tuple[list[AnnotatedDoc], list[Rejection]]:
     nlp = load_pipeline(model)
-    with PIPELINE_LOCK:  # one batch at a time per process (see flows.nlp.PIPELINE_LOCK)
+    with pipeline_lock():  # one batch at a time per process (see flows.nlp.PIPELINE_LOCK)
         try:
             annotated = list(annotate_documents(nlp, docs, batch_size=batch_size))
             rejections: list[Rejection] = []
