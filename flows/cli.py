@@ -145,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from flows.sources import InputNotFound, discover
+    from flows.sources import InputNotFound, check_inputs
 
     settings = Settings.load(
         data_dir=args.data_dir, model=args.model, batch_size=args.batch_size, max_file_mb=args.max_file_mb,
@@ -153,7 +153,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     inputs = [str(p) for p in (args.inputs or [SAMPLE_CORPUS])]
     try:
-        discover(inputs)
+        check_inputs(inputs)
     except InputNotFound as error:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
@@ -176,7 +176,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from flows.warmup import connect_api, warm_up
 
-    warm_up(settings.model)
+    warm_up(None if args.dask or args.dask_address else settings.model)  # Dask workers load their own
     try:
         connect_api()
     except RuntimeError as error:
@@ -260,7 +260,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from flows.nlp import ModelNotFound, check_model
     from flows.serve import ServerNotStarted, serve, start_local_server
-    from flows.sources import InputNotFound, discover
+    from flows.sources import InputNotFound, check_inputs
 
     settings = Settings.load(data_dir=args.data_dir, model=args.model)
     try:
@@ -270,7 +270,7 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     inputs = [str(Path(p).resolve()) for p in (args.inputs or [SAMPLE_CORPUS])]
     try:
-        discover(inputs)
+        check_inputs(inputs)
         check_model(settings.model)
     except (InputNotFound, ModelNotFound) as error:
         print(f"newsetl: {error}", file=sys.stderr)

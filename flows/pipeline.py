@@ -439,7 +439,6 @@ def _run(inputs: list[str], settings: Settings) -> RunSummary:
         tables: dict[str, list[Row]] = {"documents": documents, "sentences": sentences, "mentions": mentions, "removed_lines": removed}
         annotated_chars = sum(len(bodies[doc_id]) for doc_id in annotated_ids)
         summary.entity_density = 1000 * len(mentions) / annotated_chars if annotated_chars else None
-        _count_rejections(summary, rejections)
         run_checks = run_frame(
             run_id=summary.run_id,
             n_new=summary.n_input - summary.n_skipped,

@@ -27,16 +27,23 @@ def discover(inputs: Sequence[str | Path]) -> list[str]:
     Raises:
         InputNotFound: an input does not exist; the message names it.
     """
+    check_inputs(inputs)
     found: list[str] = []
     for item in inputs:
         path = Path(item)
-        if not path.exists() and not path.is_symlink():
-            raise InputNotFound(f"input not found: {path} (give files or folders of articles)")
         if path.is_dir():
             found.extend(_walk(path))
         else:
             found.append(str(path))
     return list(dict.fromkeys(found))
+
+
+def check_inputs(inputs: Sequence[str | Path]) -> None:
+    """Raise InputNotFound naming the first input that does not exist (a broken link exists)."""
+    for item in inputs:
+        path = Path(item)
+        if not path.exists() and not path.is_symlink():
+            raise InputNotFound(f"input not found: {path} (give files or folders of articles)")
 
 
 def _walk(root: Path) -> Iterable[str]:

@@ -13,8 +13,9 @@ from flows import quality
 from flows.nlp import load_pipeline
 
 
-def warm_up(model: str) -> threading.Thread:
-    """Import great_expectations and load the spaCy model in a background thread.
+def warm_up(model: str | None) -> threading.Thread:
+    """Import great_expectations and load the spaCy model (unless `model` is None) in a
+    background thread.
 
     Errors are left for the tasks that need these to raise properly.
     """
@@ -22,7 +23,8 @@ def warm_up(model: str) -> threading.Thread:
     def work() -> None:
         try:
             quality.prepare()
-            load_pipeline(model)
+            if model is not None:
+                load_pipeline(model)
         except Exception:  # noqa: BLE001 - the task that needs it raises the error properly
             pass
 

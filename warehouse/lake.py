@@ -39,7 +39,6 @@ import pyarrow.parquet as pq
 
 from schemas import SCHEMA_VERSION, TABLES, build_table, check_schema
 
-ENTITIES_FILE = "entities.parquet"
 #: Tables replaced whole at every commit instead of appended to; they are not partitioned.
 REPLACED: Final[frozenset[str]] = frozenset({"entities", "entity_aliases"})
 #: The Hive partition key of every appended table.
@@ -241,7 +240,7 @@ class Lake:
             if table.num_rows == 0 and (staging / name).is_dir() and any((staging / name).rglob("*.parquet")):
                 continue  # an empty file only makes a table exist; runs with nothing new add no files
             if name in REPLACED:
-                target = staging / name / ENTITIES_FILE if name == "entities" else staging / name / f"{name}.parquet"
+                target = staging / name / f"{name}.parquet"
             else:
                 target = staging / name / f"{PARTITION_KEY}={day.isoformat()}" / f"{run_id}.parquet"
             target.parent.mkdir(parents=True, exist_ok=True)
