@@ -7,7 +7,6 @@ tasks that write.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import uuid
@@ -46,7 +45,6 @@ from transforms.entities import build_entities, build_entity_aliases, entity_key
 from transforms.language import detect_language
 from transforms.furniture import furniture_for, learn_furniture
 from transforms.records import AnnotatedDoc, CleanDoc, RawDoc, Rejection
-from transforms.report import render_report
 from transforms.resolve import AliasRules, alias_names, key_stats, resolve_entities
 from transforms.rows import document_row, mention_rows, quarantine_row, quote_rows, removed_line_rows, sentence_rows, with_entity_ids
 from warehouse.duck import refresh_views
@@ -232,27 +230,11 @@ def publish(data_dir: str, run_id: str, tables: dict[str, list[Row]], ingest_dat
 
 @task(name="data-docs", cache_policy=NO_CACHE)
 def build_data_docs(data_dir: str, run_id: str) -> str | None:
-    """Render this run's validations into the data dir's Data Docs site and rewrite the report's
-    front page from the `runs` and `dq_results` tables. A failure here is logged, not raised:
-    the data is already loaded."""
+    """Render this run's data-quality report (see `quality.write_report`). A failure here is
+    logged, not raised: the data is already loaded."""
     logger = get_run_logger()
     try:
-        pages = quality.build_docs(Path(data_dir), run_id)
-        site = quality.docs_site(Path(data_dir))
-        links_dir = site / "newsetl-links"
-        links_dir.mkdir(parents=True, exist_ok=True)
-        (links_dir / f"{run_id}.json").write_text(json.dumps(pages), encoding="utf-8")
-        links = {
-            (path.stem, stage, frame): page
-            for path in sorted(links_dir.glob("*.json"))
-            for stage, frame, page in json.loads(path.read_text(encoding="utf-8"))
-        }
-        lake = Lake(Path(data_dir))
-        html = render_report(lake.read("runs").to_pylist(), lake.read("dq_results").to_pylist(), links)
-        index = quality.docs_index(Path(data_dir))
-        tmp = index.with_suffix(".tmp")
-        tmp.write_text(html, encoding="utf-8")
-        tmp.replace(index)
+        index = quality.write_report(Path(data_dir), run_id)
     except Exception as error:  # noqa: BLE001 - the report is secondary to the loaded data
         logger.warning("data docs not built: %s: %s", type(error).__name__, error)
         return None

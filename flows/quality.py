@@ -153,6 +153,30 @@ def build_docs(data_dir: Path, run_id: str) -> list[tuple[str, str, str]]:
     return pages
 
 
+def write_report(data_dir: Path, run_id: str) -> Path:
+    """Render a run's Data Docs pages, remember their links beside the site, and rewrite the
+    report's front page from the lake's `runs` and `dq_results`; return the front page."""
+    from transforms.report import render_report
+    from warehouse.lake import Lake
+
+    pages = build_docs(data_dir, run_id)
+    links_dir = docs_site(data_dir) / "newsetl-links"
+    links_dir.mkdir(parents=True, exist_ok=True)
+    (links_dir / f"{run_id}.json").write_text(json.dumps(pages), encoding="utf-8")
+    links = {
+        (path.stem, stage, frame): page
+        for path in sorted(links_dir.glob("*.json"))
+        for stage, frame, page in json.loads(path.read_text(encoding="utf-8"))
+    }
+    lake = Lake(data_dir)
+    html = render_report(lake.read("runs").to_pylist(), lake.read("dq_results").to_pylist(), links)
+    index = docs_index(data_dir)
+    tmp = index.with_suffix(".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(index)
+    return index
+
+
 def _columns(spec: Expectation) -> list[str]:
     names = [spec.id_column]
     names += [str(v) for k, v in spec.kwargs.items() if k in ("column", "column_A", "column_B")]
