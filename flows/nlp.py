@@ -10,6 +10,7 @@ from pathlib import Path
 
 import spacy
 from spacy.language import Language
+from spacy.pipeline import Tok2Vec
 
 import transforms.annotate  # noqa: F401  (registers the newsetl_entities component)
 
@@ -61,7 +62,8 @@ def load_pipeline(model: str) -> Language:
 
 @lru_cache(maxsize=4)
 def _load_pipeline(model: str) -> Language:
-    """Load `model` (package name or path) with only the components needed, plus sentence
+    """Load `model` (package name or path) with only the components needed (no tagger, parser
+    or lemmatizer, and no shared tok2vec that nothing listens to), plus sentence
     boundaries (its `senter`, else a rule-based sentencizer) and the
     `newsetl_entities` post-processor.
 
@@ -80,9 +82,27 @@ def _load_pipeline(model: str) -> Language:
         nlp.enable_pipe("senter")
     if "senter" not in nlp.pipe_names and "sentencizer" not in nlp.pipe_names:
         nlp.add_pipe("sentencizer", first=True)
+    shared = nlp.get_pipe("tok2vec") if "tok2vec" in nlp.pipe_names else None
+    if isinstance(shared, Tok2Vec) and not shared.listening_components:
+        # The shared tok2vec only feeds listeners (the tagger's and parser's, excluded above);
+        # en_core_web_sm's ner and senter embed their own. Running it would be wasted work
+        # (about a third of the model's time on news text).
+        nlp.remove_pipe("tok2vec")
     nlp.add_pipe("newsetl_entities", last=True)
     return nlp
 
+
+
+def preload(model: str | None) -> None:
+    """Start-up of a task worker process: import the tasks and load the pipeline (errors are
+    left for the annotate task to raise properly)."""
+    import flows.pipeline  # noqa: F401  (the tasks sent to this process live there)
+
+    if model is not None:
+        try:
+            load_pipeline(model)
+        except ModelNotFound:
+            pass
 
 
 def model_version(model: str) -> str:

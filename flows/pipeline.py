@@ -7,6 +7,7 @@ tasks that write.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 import uuid
@@ -16,10 +17,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from flows import quality
 from flows.aliases import load_alias_rules
@@ -53,6 +55,10 @@ from warehouse.lake import Lake
 T = TypeVar("T")
 Row = dict[str, Any]
 PIPELINE_VERSION = version("newsetl")
+#: Most documents in one task when no batch size is set.
+MAX_SHARD_DOCS = 512
+#: Documents per spaCy batch (nlp.pipe) when no batch size is set.
+SPACY_BATCH = 64
 #: Runs whose entity density a new run is compared with.
 RECENT_RUNS = 10
 #: A run's entity density is compared with recent runs only when it annotated at least this many documents.
@@ -94,14 +100,43 @@ def dask_task_runner(*, address: str | None = None, workers: int | None = None) 
     return DaskTaskRunner(cluster_kwargs=cluster)
 
 
+def process_task_runner(*, workers: int, model: str | None) -> Any:
+    """Prefect's ProcessPoolTaskRunner with `workers` processes, each loading the spaCy pipeline
+    `model` once as it starts (while the flow process is still extracting)."""
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    from flows.nlp import preload
+
+    return ProcessPoolTaskRunner(max_workers=workers, initializer=preload, initargs=(model,))
+
+
 def new_run_id(now: datetime) -> str:
     """A sortable run id: UTC start time and a random suffix."""
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 
 
+def _quoted(value: T) -> T:
+    """`value`, marked so that Prefect passes it to a task without walking it: Prefect otherwise
+    visits every element of a task's arguments (looking for futures), which cost more than the
+    quality checks themselves on a few thousand rows."""
+    return cast(T, quote(value))
+
+
 def batched(items: Sequence[T], size: int) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
+
+
+def shards(items: Sequence[T], *, size: int | None, workers: int) -> list[list[T]]:
+    """`items` in tasks of `size`; with no size, in equal shards, as many as a multiple of
+    `workers` and each at most MAX_SHARD_DOCS long (a task costs Prefect a fraction of a second
+    in API calls, so tasks are few and large, and every worker gets as many)."""
+    if size is None:
+        if not items:
+            return []
+        count = min(len(items), workers * math.ceil(len(items) / (workers * MAX_SHARD_DOCS)))
+        size = math.ceil(len(items) / count)
+    return list(batched(items, size))
 
 
 # --- tasks ---------------------------------------------------------------------------------------
@@ -284,8 +319,11 @@ def etl_flow(
     min_body_chars: int | None = None,
     max_quarantined: float | None = None,
     aliases: str | None = None,
+    workers: int = 1,
 ) -> RunSummary:
     """Load news articles from `inputs` (files or folders) into the warehouse in `data_dir`.
+
+    `workers` is how many processes the task runner has (sets the number of tasks per stage).
 
     The run holds the data dir's lock from reading the lake to publishing, so a second run
     started meanwhile waits, then finds this one's documents loaded.
@@ -305,11 +343,11 @@ def etl_flow(
         leftovers = lake.recover()
         if leftovers:
             logger.warning("removed %d leftovers of an interrupted run: %s", len(leftovers), ", ".join(p.name for p in leftovers))
-        summary = _run(inputs, settings)
+        summary = _run(inputs, settings, workers=max(workers, 1))
     return summary
 
 
-def _run(inputs: list[str], settings: Settings) -> RunSummary:
+def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
     data_dir = str(settings.data_dir)
     params = {
         "max_file_bytes": settings.max_file_bytes,
@@ -331,7 +369,7 @@ def _run(inputs: list[str], settings: Settings) -> RunSummary:
     def gate(stage: Stage, frames: dict[str, list[Row]]) -> set[str]:
         """Run a stage's checks; quarantine what they set aside and return those doc ids."""
         with _timed(summary, "quality"):
-            check = check_stage(stage, frames, summary.run_id, params, data_dir)
+            check = check_stage(stage, _quoted(frames), summary.run_id, params, data_dir)
         dq_rows.extend(check.dq_rows)
         paths_by_id = {row["doc_id"]: row.get("source_path", "") for rows in frames.values() for row in rows if "doc_id" in row}
         for doc_id, (reason, detail) in check.quarantined.items():
@@ -346,7 +384,7 @@ def _run(inputs: list[str], settings: Settings) -> RunSummary:
             raw: list[RawDoc] = []
             # Batches are submitted to the flow's task runner (threads, or Dask workers with --dask)
             # and gathered in order, so the output does not depend on the runner.
-            extracting = [extract_batch.submit(batch, settings.max_file_bytes) for batch in batched(paths, settings.batch_size)]
+            extracting = [extract_batch.submit(batch, settings.max_file_bytes) for batch in shards(paths, size=settings.batch_size, workers=workers)]
             progress = StageProgress(logger, "extract", len(paths))
             for extracted in extracting:
                 docs, rejected = extracted.result()
@@ -364,7 +402,7 @@ def _run(inputs: list[str], settings: Settings) -> RunSummary:
             cleaned: list[CleanDoc] = []
             languages: dict[str, str] = {}
             furniture = learn_furniture((d.source_path, d.text) for d in new)  # over the whole run's batch
-            cleaning = [clean_batch.submit(batch, furniture) for batch in batched(new, settings.batch_size)]
+            cleaning = [clean_batch.submit(_quoted(batch), _quoted(furniture)) for batch in shards(new, size=settings.batch_size, workers=workers)]
             progress = StageProgress(logger, "clean", len(new))
             for cleaning_batch in cleaning:
                 docs_clean, rejected_clean, batch_languages = cleaning_batch.result()
@@ -393,7 +431,8 @@ def _run(inputs: list[str], settings: Settings) -> RunSummary:
             english = [d for d in cleaned if d.doc_id not in copies and languages[d.doc_id] == "en"]
             annotated: list[AnnotatedDoc] = []
             annotating = [
-                annotate_batch.submit(batch, settings.model, settings.batch_size) for batch in batched(english, settings.batch_size)
+                annotate_batch.submit(_quoted(batch), settings.model, settings.batch_size or SPACY_BATCH)
+                for batch in shards(english, size=settings.batch_size, workers=workers)
             ]
             progress = StageProgress(logger, "annotate", len(english))
             for annotating_batch in annotating:
@@ -434,7 +473,7 @@ def _run(inputs: list[str], settings: Settings) -> RunSummary:
                 reprocessed = {row["doc_id"] for row in documents}
                 lake_mentions = [m for m in read_current_mentions(data_dir) if m["doc_id"] not in reprocessed]
                 all_mentions = [*lake_mentions, *mentions]
-                entity_of = resolve_batch(all_mentions, read_previous_entities(data_dir), alias_rules)
+                entity_of = resolve_batch(_quoted(all_mentions), _quoted(read_previous_entities(data_dir)), alias_rules)
                 mentions = with_entity_ids(mentions, entity_of)
                 all_mentions = with_entity_ids(all_mentions, entity_of)
                 names, labels = alias_names(alias_rules)
@@ -459,7 +498,7 @@ def _run(inputs: list[str], settings: Settings) -> RunSummary:
             tables["quarantine"] = _quarantine_rows(rejections, summary.run_id)
             tables["dq_results"] = dq_rows
             tables["runs"] = [_run_row(summary, started_at=started_at, finished_at=datetime.now(timezone.utc), model=model_label)]
-            publish(data_dir, summary.run_id, tables, started_at.date())
+            publish(data_dir, summary.run_id, _quoted(tables), started_at.date())
         with _timed(summary, "quality"):
             build_data_docs(data_dir, summary.run_id)
     except BaseException as error:
@@ -473,11 +512,11 @@ def _run(inputs: list[str], settings: Settings) -> RunSummary:
         publish(
             data_dir,
             summary.run_id,
-            {
+            _quoted({
                 "quarantine": _quarantine_rows(rejections, summary.run_id),
                 "dq_results": dq_rows,
                 "runs": [_run_row(summary, started_at=started_at, finished_at=datetime.now(timezone.utc), model=model_label)],
-            },
+            }),
             started_at.date(),
         )
         build_data_docs(data_dir, summary.run_id)

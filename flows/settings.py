@@ -32,7 +32,8 @@ class Settings:
 
     data_dir: where the lake and warehouse.duckdb live (NEWSETL_DATA_DIR, default ./data).
     model: spaCy pipeline to load, a package name or a path (NEWSETL_MODEL).
-    batch_size: documents per task and per nlp.pipe batch (NEWSETL_BATCH_SIZE).
+    batch_size: documents per task and per nlp.pipe batch (NEWSETL_BATCH_SIZE); None: automatic,
+        a few large tasks per worker (see flows.pipeline.shards) and spaCy batches of 64.
     max_file_mb: inputs larger than this are quarantined unread (NEWSETL_MAX_FILE_MB).
     min_body_chars: documents whose cleaned body is shorter are quarantined (NEWSETL_MIN_BODY_CHARS).
     max_quarantined: the run fails when a larger share of its new inputs is quarantined
@@ -42,7 +43,7 @@ class Settings:
 
     data_dir: Path = field(default_factory=lambda: Path("data"))
     model: str = DEFAULT_MODEL
-    batch_size: int = 64
+    batch_size: int | None = None
     max_file_mb: float = 50.0
     min_body_chars: int = 200
     max_quarantined: float = 0.5
@@ -77,7 +78,7 @@ class Settings:
         except ValueError as error:
             raise SettingsError(f"{error}: check the NEWSETL_* variables and the matching options") from error
         settings = replace(settings, **values)
-        if settings.batch_size < 1:
+        if settings.batch_size is not None and settings.batch_size < 1:
             raise SettingsError(f"batch size must be at least 1, got {settings.batch_size}")
         if not 0 <= settings.max_quarantined <= 1:
             raise SettingsError(f"max quarantined must be a fraction from 0 to 1, got {settings.max_quarantined}")

@@ -46,6 +46,24 @@ def check_inputs(inputs: Sequence[str | Path]) -> None:
             raise InputNotFound(f"input not found: {path} (give files or folders of articles)")
 
 
+def count_files(inputs: Sequence[str | Path], *, stop_at: int) -> int:
+    """How many files `inputs` hold, counting no further than `stop_at` (a cheap look ahead of
+    `discover`, which sorts the whole tree)."""
+    count = 0
+    for item in inputs:
+        path = Path(item)
+        if not path.is_dir():
+            count += 1
+        else:
+            for _folder, _dirnames, filenames in os.walk(path, followlinks=True):
+                count += len(filenames)
+                if count >= stop_at:
+                    break
+        if count >= stop_at:
+            return stop_at
+    return count
+
+
 def _walk(root: Path) -> Iterable[str]:
     seen: set[tuple[int, int]] = set()
     out: list[str] = []

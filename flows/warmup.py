@@ -7,6 +7,7 @@ is loaded. Here the server is started through Prefect's client while a thread do
 
 from __future__ import annotations
 
+import os
 import threading
 
 from flows import quality
@@ -42,3 +43,11 @@ def connect_api() -> None:
         error = client.api_healthcheck()
     if error is not None:
         raise RuntimeError(f"the Prefect API does not answer: {error}; check PREFECT_API_URL")
+    from prefect.settings import get_current_settings
+
+    if get_current_settings().api.url is None:
+        # Task worker processes (process pool, local Dask) inherit the environment: point them
+        # at this temporary server, or each would boot a server of its own (about 6 s each).
+        from prefect.server.api.server import SubprocessASGIServer
+
+        os.environ["PREFECT_API_URL"] = SubprocessASGIServer().api_url

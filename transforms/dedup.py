@@ -16,12 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Final
-
-from datasketch import MinHash, MinHashLSH
+from typing import TYPE_CHECKING, Final
 
 from transforms.extract import content_id
 from transforms.records import RawDoc
+
+if TYPE_CHECKING:  # datasketch imports scipy (about 1 s): imported where signatures are made
+    from datasketch import MinHash
 
 #: Words per shingle: long enough that two unrelated articles share few shingles.
 SHINGLE_WORDS: Final[int] = 5
@@ -99,6 +100,8 @@ def shingles(text: str, *, size: int = SHINGLE_WORDS) -> set[str]:
 
 def minhash(text: str) -> MinHash:
     """The MinHash signature of a text's shingles (same seed everywhere, so signatures compare)."""
+    from datasketch import MinHash
+
     signature = MinHash(num_perm=NUM_PERM, seed=_SEED)
     signature.update_batch([s.encode("utf-8") for s in sorted(shingles(text))])
     return signature
@@ -116,6 +119,8 @@ def find_near_duplicates(
     loaded (not copies themselves). Output: doc_id -> doc_id of the first document it copies
     (earliest loaded, then input order). A document never copies itself; empty bodies copy nothing.
     """
+    from datasketch import MinHashLSH
+
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
     signatures: dict[str, MinHash] = {}
     order: dict[str, int] = {}
