@@ -187,8 +187,6 @@ def _run(args: argparse.Namespace) -> int:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
 
-    from flows.warmup import connect_api, warm_up
-
     # Worker processes take a few seconds to start; below MIN_FILES_FOR_PROCESSES files the
     # flow's own process is quicker.
     cores = os.cpu_count() or 1
@@ -197,14 +195,20 @@ def _run(args: argparse.Namespace) -> int:
         print(f"newsetl: --processes must be at least 1, got {processes}", file=sys.stderr)
         return EXIT_ERROR
     dask = bool(args.dask or args.dask_address)
+    from flows.warmup import connect_api_in_background, wait_for_api, warm_up
+
+    # Cores are shared three ways while the temporary Prefect server boots: the server, a
+    # warm-up thread (great_expectations, and the model for in-process runs) and the imports here.
+    api = connect_api_in_background()
     warm_up(settings.model if processes == 1 and not dask else None)  # worker processes load their own
+    from flows.pipeline import dask_task_runner, etl_flow, process_task_runner
+
     try:
-        connect_api()
+        wait_for_api(api)
     except RuntimeError as error:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
 
-    from flows.pipeline import dask_task_runner, etl_flow, process_task_runner
     from flows.quality import QualityGateFailed
     from warehouse.lake import LakeError
 

@@ -118,7 +118,8 @@ def new_run_id(now: datetime) -> str:
 def _quoted(value: T) -> T:
     """`value`, marked so that Prefect passes it to a task without walking it: Prefect otherwise
     visits every element of a task's arguments (looking for futures), which cost more than the
-    quality checks themselves on a few thousand rows."""
+    quality checks themselves on a few thousand rows. Only for tasks called in the flow's
+    process: prefect-dask ships a quoted value to its workers still wrapped."""
     return cast(T, quote(value))
 
 
@@ -402,7 +403,7 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             cleaned: list[CleanDoc] = []
             languages: dict[str, str] = {}
             furniture = learn_furniture((d.source_path, d.text) for d in new)  # over the whole run's batch
-            cleaning = [clean_batch.submit(_quoted(batch), _quoted(furniture)) for batch in shards(new, size=settings.batch_size, workers=workers)]
+            cleaning = [clean_batch.submit(batch, furniture) for batch in shards(new, size=settings.batch_size, workers=workers)]
             progress = StageProgress(logger, "clean", len(new))
             for cleaning_batch in cleaning:
                 docs_clean, rejected_clean, batch_languages = cleaning_batch.result()
@@ -431,7 +432,7 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             english = [d for d in cleaned if d.doc_id not in copies and languages[d.doc_id] == "en"]
             annotated: list[AnnotatedDoc] = []
             annotating = [
-                annotate_batch.submit(_quoted(batch), settings.model, settings.batch_size or SPACY_BATCH)
+                annotate_batch.submit(batch, settings.model, settings.batch_size or SPACY_BATCH)
                 for batch in shards(english, size=settings.batch_size, workers=workers)
             ]
             progress = StageProgress(logger, "annotate", len(english))

@@ -34,6 +34,35 @@ def warm_up(model: str | None) -> threading.Thread:
     return thread
 
 
+def connect_api_in_background() -> threading.Thread:
+    """`connect_api` in a thread, so that the flow's modules are imported while the temporary
+    server boots; call `wait_for_api` on the thread before running a flow."""
+    thread = threading.Thread(target=_connect, name="newsetl-api", daemon=True)
+    thread.start()
+    return thread
+
+
+_API_ERROR: list[str] = []
+
+
+def _connect() -> None:
+    try:
+        connect_api()
+    except Exception as error:  # noqa: BLE001 - reported by wait_for_api
+        _API_ERROR.append(str(error))
+
+
+def wait_for_api(thread: threading.Thread) -> None:
+    """Wait for `connect_api_in_background`'s thread.
+
+    Raises:
+        RuntimeError: the API did not answer (the message says what to check).
+    """
+    thread.join()
+    if _API_ERROR:
+        raise RuntimeError(_API_ERROR[-1])
+
+
 def connect_api() -> None:
     """Reach the Prefect API now: with no PREFECT_API_URL this boots the temporary server,
     which the flow then reuses; with a server configured it checks that it answers."""

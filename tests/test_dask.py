@@ -1,4 +1,4 @@
-"""The same flow on a local Dask cluster gives the same tables as a local run."""
+"""The same flow on other task runners (a local Dask cluster, a process pool) gives the same tables as a local run."""
 
 from __future__ import annotations
 
@@ -32,5 +32,13 @@ def test_concurrent_annotate_batches_in_threads_give_the_same_tables(loaded: Pat
     # offsets on the BBC corpus (the annotate gate stopped the run).
     data_dir = tmp_path / "threads"
     assert main(["run", "--batch-size", "1", "--data-dir", str(data_dir)]) == 0
+    for name, sql in COMPARED.items():
+        assert query(data_dir, sql).rows == query(loaded, sql).rows, name
+
+
+def test_a_process_pool_run_loads_the_same_tables_as_an_in_process_run(loaded: Path, tmp_path: Path) -> None:
+    # Two worker processes (Prefect's ProcessPoolTaskRunner), each with its own spaCy pipeline.
+    data_dir = tmp_path / "processes"
+    assert main(["run", "--processes", "2", "--batch-size", "2", "--data-dir", str(data_dir)]) == 0
     for name, sql in COMPARED.items():
         assert query(data_dir, sql).rows == query(loaded, sql).rows, name
