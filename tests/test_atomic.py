@@ -41,7 +41,8 @@ COMMITTER = textwrap.dedent(
                      "encoding": "utf-8", "language": "en", "run_id": run, "ingested_at": now, "input_sha256": "0" * 64,
                      "pipeline_version": "v", "model_version": "m"} for i in range(%d)]
             mentions = [{"doc_id": d["doc_id"], "mention_id": 0, "sentence_id": 0, "start_char": 0, "end_char": 1,
-                         "text": "b", "label": "ORG", "entity_id": "e", "entity_key": "b", "run_id": run} for d in docs]
+                         "text": "b", "label": "ORG", "entity_id": "e", "entity_key": "b", "run_id": run, "input_sha256": "0" * 64,
+                         "pipeline_version": "v", "model_version": "m"} for d in docs]
             lake.commit(run, {"documents": docs, "mentions": mentions}, compact_min_files=3)
     """
     % ROWS

@@ -16,13 +16,15 @@ from warehouse.duck import WarehouseMissing, query, refresh_views, view_files
 from warehouse.lake import COMPACT_MIN_FILES, PARTITION_KEY, REPLACED, Lake, LakeBusy, LakeError
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+#: The lineage columns of run r1.
+LINEAGE = {"run_id": "r1", "pipeline_version": "0.1.0", "model_version": "m==1"}
 
 
 def _document(doc_id: str, body: str) -> dict[str, object]:
     return {
         "doc_id": doc_id, "source_path": f"in/{doc_id}.txt", "title": "T", "body": body,
-        "n_chars_raw": len(body) + 10, "n_chars_body": len(body), "encoding": "utf-8", "language": "en", "run_id": "r1", "ingested_at": NOW,
-        "input_sha256": "0" * 64, "pipeline_version": "0.1.0", "model_version": "m==1",
+        "n_chars_raw": len(body) + 10, "n_chars_body": len(body), "encoding": "utf-8", "language": "en", "ingested_at": NOW,
+        "input_sha256": "0" * 64, **LINEAGE,
     }
 
 
@@ -33,17 +35,17 @@ def lake(tmp_path: Path) -> Lake:
     lake.write_rows(
         "mentions",
         [
-            {"doc_id": "d1", "mention_id": 0, "sentence_id": 0, "start_char": 0, "end_char": 5, "text": "Putin", "label": "PERSON", "entity_id": "e1", "run_id": "r1", "entity_key": "putin"},
-            {"doc_id": "d1", "mention_id": 1, "sentence_id": 0, "start_char": 10, "end_char": 17, "text": "Erdoğan", "label": "PERSON", "entity_id": "e2", "run_id": "r1", "entity_key": "erdogan"},
+            {"doc_id": "d1", "mention_id": 0, "sentence_id": 0, "start_char": 0, "end_char": 5, "text": "Putin", "label": "PERSON", "entity_id": "e1", "entity_key": "putin", "input_sha256": "0" * 64, **LINEAGE},
+            {"doc_id": "d1", "mention_id": 1, "sentence_id": 0, "start_char": 10, "end_char": 17, "text": "Erdoğan", "label": "PERSON", "entity_id": "e2", "entity_key": "erdogan", "input_sha256": "0" * 64, **LINEAGE},
         ],
         stem="r1",
     )
     for name in ("sentences", "removed_lines", "quarantine", "dq_results", "runs", "quotes"):
         lake.write_rows(name, [], stem="r1")
-    lake.write_rows("entities", [{"entity_id": "e1", "name": "Putin", "label": "PERSON", "n_mentions": 1, "n_documents": 1}], stem="entities")
+    lake.write_rows("entities", [{"entity_id": "e1", "name": "Putin", "label": "PERSON", "n_mentions": 1, "n_documents": 1, **LINEAGE}], stem="entities")
     lake.write_rows(
         "entity_aliases",
-        [{"entity_id": "e9", "alias": "Erdoğan", "alias_key": "erdogan", "n_mentions": 1, "n_documents": 1}],
+        [{"entity_id": "e9", "alias": "Erdoğan", "alias_key": "erdogan", "n_mentions": 1, "n_documents": 1, **LINEAGE}],
         stem="entity_aliases",
     )
     refresh_views(lake)
@@ -264,11 +266,13 @@ def test_a_column_added_after_a_file_was_written_reads_as_nulls(tmp_path: Path) 
     import pyarrow as pa
 
     lake = Lake(tmp_path)
-    old = TABLES["mentions"].remove(TABLES["mentions"].get_field_index("entity_key"))
+    # mentions as they were before entity_key and the lineage columns
+    old = pa.schema([f for f in TABLES["mentions"] if f.name not in {"entity_key", "input_sha256", "pipeline_version", "model_version"}])
     row = {"doc_id": "d1", "mention_id": 0, "sentence_id": 0, "start_char": 0, "end_char": 5, "text": "Putin",
            "label": "PERSON", "entity_id": "e1", "run_id": "r0"}
+    new = {**row, "mention_id": 1, "entity_key": "putin", "input_sha256": "0" * 64, **LINEAGE}
     with lake.lock():
-        lake.commit("r1", {"mentions": [{**row, "mention_id": 1, "run_id": "r1", "entity_key": "putin"}]}, ingest_date=date(2026, 11, 21))
+        lake.commit("r1", {"mentions": [new]}, ingest_date=date(2026, 11, 21))
     # a file written before mentions had entity_key, in the same partition
     pq.write_table(pa.Table.from_pylist([row], schema=old), lake.table_dir("mentions") / "ingest_date=2026-11-21" / "r0.parquet")
     table = lake.read("mentions", columns=["text", "entity_key"])
