@@ -186,11 +186,14 @@ def test_a_lake_with_another_schema_version_or_the_old_layout_is_refused(tmp_pat
         lake.commit("r1", {"documents": _docs("a")})
     manifest = lake.root / "_lake.json"
     manifest.write_text(manifest.read_text().replace(f'"schema_version": "{SCHEMA_VERSION}"', '"schema_version": "0"'))
-    with pytest.raises(LakeError, match="schema version 0"):
+    with pytest.raises(LakeError, match="schema version 0") as info:
         lake.check_version()
+    assert "new data dir (newsetl run INPUT ... --data-dir NEW_DIR)" in str(info.value), "the message names the fix"
+    with pytest.raises(LakeError, match="schema version 0"), lake.lock():
+        lake.commit("r2", {"documents": _docs("b", run_id="r2")})
     old = Lake(tmp_path / "b")
     (old.root / "documents").mkdir(parents=True)
-    with pytest.raises(LakeError, match="older newsetl"):
+    with pytest.raises(LakeError, match="older newsetl.*--data-dir NEW_DIR"):
         old.check_version()
 
 
@@ -206,6 +209,11 @@ def test_compaction_merges_a_partitions_files_and_keeps_every_row(tmp_path: Path
     names = sorted(str(p.relative_to(lake.table_dir("documents"))) for p in lake.files("documents"))
     assert names == ["ingest_date=2026-11-21/compacted-c1.parquet", "ingest_date=2026-11-22/r5.parquet"]
     assert sorted(lake.read("documents").column("doc_id").to_pylist()) == ["d0", "d1", "d2", "d3", "d4", "d5"]
+    snapshot = lake.current_snapshot()
+    with lake.lock():
+        assert lake.compact("c2") is None, "nothing left to merge: no commit"
+    assert lake.current_snapshot() == snapshot
+    assert Lake(tmp_path / "empty").compact("c3") is None
 
 
 def test_hourly_commits_are_compacted_automatically(tmp_path: Path) -> None:
