@@ -96,7 +96,7 @@ def _tables(data_dir: Path) -> dict[str, object]:
         "mentions": query(data_dir, "select doc_id, mention_id, entity_id, start_char from mentions order by all").rows,
         "sentences": query(data_dir, "select doc_id, sentence_id, start_char, end_char from sentences order by all").rows,
         "removed_lines": query(data_dir, "select doc_id, line_no, reason from removed_lines order by all").rows,
-        "entities": query(data_dir, "select * from entities order by entity_id").rows,
+        "entities": query(data_dir, "select * exclude (run_id) from entities order by entity_id").rows,
         "quarantine": query(data_dir, "select source_path, reason from quarantine order by all").rows,
     }
 
