@@ -44,6 +44,7 @@ examples:
   newsetl clean article.txt --json             show what the cleaner keeps and removes
   newsetl clean page.html.gz crawl.warc.gz     the same for HTML pages and WARC records
   newsetl report                               path of the data-quality report (HTML)
+  newsetl compact --data-dir /srv/news         merge each day's small Parquet files now
   newsetl serve /srv/scraped --cron "0 * * * *"  load new files every hour (Prefect deployment)
 
 environment:
@@ -126,6 +127,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     _data_dir_option(report)
 
+    compact = commands.add_parser(
+        "compact",
+        help="merge the lake's small Parquet files now (one file per table and day)",
+        description="Merge the Parquet files of each day partition of every table (ingest_date=YYYY-MM-DD)\n"
+        "into one file, and print the number of files of each table before and after.\n\n"
+        "Runs already merge a partition once it holds 12 files; compact does it now, for example after\n"
+        "many small hourly runs or before pointing a BI tool at DATA_DIR/lake/. The rows and the results\n"
+        "of every query stay the same; only the files change.\n\n"
+        "It takes the data dir's lock (waiting while a run is loading) and publishes the merged files as a\n"
+        "new snapshot in one rename: readers see the lake before or after, never half merged. Running it\n"
+        "again with nothing left to merge writes nothing.\n\n"
+        "example:\n  newsetl compact --data-dir /srv/news\n\n"
+        "Exit status 1 when DATA_DIR has no lake yet, or a lake of another schema version.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _data_dir_option(compact)
+
     clean = commands.add_parser(
         "clean",
         help="clean files and print the result, without loading anything",
@@ -151,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "compact":
+            return _compact(args)
         return _clean(args)
     except SettingsError as error:
         print(f"newsetl: {error}", file=sys.stderr)
@@ -335,6 +355,38 @@ def _report(args: argparse.Namespace) -> int:
         print(f"newsetl: no data-quality report in {settings.data_dir}: run `newsetl run --data-dir {settings.data_dir}` first", file=sys.stderr)
         return EXIT_ERROR
     print(index.resolve())
+    return EXIT_OK
+
+
+def _compact(args: argparse.Namespace) -> int:
+    from datetime import timezone
+
+    from warehouse.lake import Lake, LakeError
+
+    settings = Settings.load(data_dir=args.data_dir)
+    lake = Lake(settings.data_dir)
+    if not lake.root.exists():
+        print(f"newsetl: no lake in {settings.data_dir}: load one first with `newsetl run --data-dir {settings.data_dir}`", file=sys.stderr)
+        return EXIT_ERROR
+
+    def waiting(holder: str) -> None:
+        print(f"newsetl: {settings.data_dir} is being loaded by {holder}; waiting for it to finish", file=sys.stderr)
+
+    try:
+        with lake.lock(on_wait=waiting):
+            lake.check_version()
+            lake.recover()  # what an interrupted run left, as a run does first
+            before = lake.file_counts()
+            snapshot = lake.compact(f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-compact")
+            after = lake.file_counts()
+    except LakeError as error:
+        print(f"newsetl: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"{'table':<16}{'files before':>14}{'files after':>13}")
+    for name, n_before in [*before.items(), ("total", sum(before.values()))]:
+        n_after = sum(after.values()) if name == "total" else after.get(name, 0)
+        print(f"{name:<16}{n_before:>14}{n_after:>13}")
+    print(f"new snapshot {snapshot.name}" if snapshot is not None else "nothing to merge: every partition has one file already")
     return EXIT_OK
 
 

@@ -46,9 +46,9 @@ from transforms.dedup import LoadedDoc, find_near_duplicates, plan_run
 from transforms.entities import build_entities, build_entity_aliases, entity_key
 from transforms.language import detect_language
 from transforms.furniture import furniture_for, learn_furniture
-from transforms.records import AnnotatedDoc, CleanDoc, RawDoc, Rejection
+from transforms.records import AnnotatedDoc, CleanDoc, Lineage, RawDoc, Rejection
 from transforms.resolve import AliasRules, alias_names, key_stats, resolve_entities
-from transforms.rows import document_row, mention_rows, quarantine_row, quote_rows, removed_line_rows, sentence_rows, with_entity_ids
+from transforms.rows import document_row, mention_rows, quarantine_row, quote_rows, removed_line_rows, sentence_rows, with_entity_ids, with_lineage
 from warehouse.duck import refresh_views
 from warehouse.lake import Lake
 
@@ -188,7 +188,7 @@ def annotate_batch(docs: list[CleanDoc], model: str, batch_size: int) -> tuple[l
                 except Exception as error:  # noqa: BLE001 - any model failure is a quarantine reason
                     rejections.append(
                         Rejection(doc.source_path, Stage.ANNOTATE, QuarantineReason.ANNOTATION_ERROR,
-                                  f"{type(error).__name__}: {error}", doc.doc_id)
+                                  f"{type(error).__name__}: {error}", doc.doc_id, doc.raw.input_sha256)
                     )
     n_mentions = sum(len(a.mentions) for a in annotated)
     get_run_logger().info("annotate: %d documents -> %d mentions, %d quarantined", len(docs), n_mentions, len(rejections))
@@ -307,6 +307,7 @@ def _run_row(summary: RunSummary, *, started_at: datetime, finished_at: datetime
         "model": model,
         "pipeline_version": PIPELINE_VERSION,
         "error": summary.error,
+        "model_version": model,
     }
 
 
@@ -362,6 +363,7 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
     summary.n_input = len(paths)
     model_label = model_version(settings.model)
     versions = (PIPELINE_VERSION, model_label)
+    lineage = Lineage(summary.run_id, PIPELINE_VERSION, model_label)
     logger.info("run %s: %d input files, data dir %s", summary.run_id, len(paths), data_dir)
 
     rejections: list[Rejection] = []
@@ -373,8 +375,9 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             check = check_stage(stage, _quoted(frames), summary.run_id, params, data_dir)
         dq_rows.extend(check.dq_rows)
         paths_by_id = {row["doc_id"]: row.get("source_path", "") for rows in frames.values() for row in rows if "doc_id" in row}
+        sha_by_id = {row["doc_id"]: row.get("input_sha256") for rows in frames.values() for row in rows if "doc_id" in row}
         for doc_id, (reason, detail) in check.quarantined.items():
-            rejections.append(Rejection(paths_by_id.get(doc_id, ""), stage, reason, detail, doc_id))
+            rejections.append(Rejection(paths_by_id.get(doc_id, ""), stage, reason, detail, doc_id, sha_by_id.get(doc_id)))
         return set(check.quarantined)
 
     try:
@@ -417,8 +420,7 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
                 copies.update(find_near_duplicates(originals, read_original_bodies(data_dir)))
             ingested_at = datetime.now(timezone.utc)
             documents = [
-                document_row(d, language=languages[d.doc_id], run_id=summary.run_id, ingested_at=ingested_at,
-                             pipeline_version=PIPELINE_VERSION, model_version=model_label, duplicate_of=copies.get(d.doc_id))
+                document_row(d, language=languages[d.doc_id], lineage=lineage, ingested_at=ingested_at, duplicate_of=copies.get(d.doc_id))
                 for d in cleaned
             ]
         raw_text = {d.doc_id: d.raw.text for d in cleaned}
@@ -443,8 +445,8 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
                 rejections += rejected_annotate
             failed = {r.doc_id for r in rejections if r.stage is Stage.ANNOTATE}
             documents = [row for row in documents if row["doc_id"] not in failed]
-            sentences = [row for a in annotated for row in sentence_rows(a, run_id=summary.run_id)]
-            mentions = [row for a in annotated for row in mention_rows(a, run_id=summary.run_id)]
+            sentences = [row for a in annotated for row in sentence_rows(a, lineage=lineage)]
+            mentions = [row for a in annotated for row in mention_rows(a, lineage=lineage)]
         bodies = {row["doc_id"]: row["body"] for row in documents}
         spans = {(row["doc_id"], row["sentence_id"]): (row["start_char"], row["end_char"]) for row in sentences}
         annotated_ids = {a.doc.doc_id for a in annotated}
@@ -456,7 +458,7 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
                 "annotated": annotated_frame(documents, sentences, annotated_ids=annotated_ids),
             },
         )
-        removed = [row for d in cleaned if d.doc_id in bodies for row in removed_line_rows(d, run_id=summary.run_id)]
+        removed = [row for d in cleaned if d.doc_id in bodies for row in removed_line_rows(d, lineage=lineage)]
 
         tables: dict[str, list[Row]] = {"documents": documents, "sentences": sentences, "mentions": mentions, "removed_lines": removed}
         annotated_chars = sum(len(bodies[doc_id]) for doc_id in annotated_ids)
@@ -478,10 +480,10 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
                 mentions = with_entity_ids(mentions, entity_of)
                 all_mentions = with_entity_ids(all_mentions, entity_of)
                 names, labels = alias_names(alias_rules)
-                entities = build_entities(all_mentions, names=names, labels=labels)
-                quotes = [row for a in annotated for row in quote_rows(a, run_id=summary.run_id, entity_of=entity_of)]
+                entities = with_lineage(build_entities(all_mentions, names=names, labels=labels), lineage)
+                quotes = [row for a in annotated for row in quote_rows(a, lineage=lineage, entity_of=entity_of)]
                 tables.update(
-                    mentions=mentions, entities=entities, entity_aliases=build_entity_aliases(all_mentions), quotes=quotes
+                    mentions=mentions, entities=entities, entity_aliases=with_lineage(build_entity_aliases(all_mentions), lineage), quotes=quotes
                 )
             summary.n_entities = len(entities)
         else:
@@ -496,8 +498,8 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
         _count_rejections(summary, rejections)
         summary.status = RunStatus.COMPLETED.value
         with _timed(summary, "load"):
-            tables["quarantine"] = _quarantine_rows(rejections, summary.run_id)
-            tables["dq_results"] = dq_rows
+            tables["quarantine"] = _quarantine_rows(rejections, lineage)
+            tables["dq_results"] = with_lineage(dq_rows, lineage)
             tables["runs"] = [_run_row(summary, started_at=started_at, finished_at=datetime.now(timezone.utc), model=model_label)]
             publish(data_dir, summary.run_id, _quoted(tables), started_at.date())
         with _timed(summary, "quality"):
@@ -514,8 +516,8 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             data_dir,
             summary.run_id,
             _quoted({
-                "quarantine": _quarantine_rows(rejections, summary.run_id),
-                "dq_results": dq_rows,
+                "quarantine": _quarantine_rows(rejections, lineage),
+                "dq_results": with_lineage(dq_rows, lineage),
                 "runs": [_run_row(summary, started_at=started_at, finished_at=datetime.now(timezone.utc), model=model_label)],
             }),
             started_at.date(),
@@ -526,9 +528,9 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
     return summary
 
 
-def _quarantine_rows(rejections: list[Rejection], run_id: str) -> list[Row]:
+def _quarantine_rows(rejections: list[Rejection], lineage: Lineage) -> list[Row]:
     at = datetime.now(timezone.utc)
-    return [quarantine_row(r, run_id=run_id, at=at) for r in rejections]
+    return [quarantine_row(r, lineage=lineage, at=at) for r in rejections]
 
 
 def _count_rejections(summary: RunSummary, rejections: list[Rejection]) -> None:

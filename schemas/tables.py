@@ -13,11 +13,25 @@ from typing import Any, Final
 import pyarrow as pa
 
 #: Version of the table layout, stored in each Parquet file's metadata.
-SCHEMA_VERSION: Final[str] = "2"
+SCHEMA_VERSION: Final[str] = "3"  # 3: lineage (versions, input hash, run) on every table
 
 
 def _field(name: str, type_: pa.DataType, description: str, *, nullable: bool = False) -> pa.Field:
     return pa.field(name, type_, nullable=nullable, metadata={"description": description})
+
+
+def _versions(what: str) -> list[pa.Field]:
+    """The two version columns of lineage, for a table whose rows `what` (e.g. "wrote the row")."""
+    return [
+        _field("pipeline_version", pa.string(), f"newsetl version of the run that {what} (runs.pipeline_version)"),
+        _field("model_version", pa.string(), f"spaCy pipeline and version of the run that {what} (runs.model_version)"),
+    ]
+
+
+def _input_sha256(*, nullable: bool = False) -> pa.Field:
+    if nullable:
+        return _field("input_sha256", pa.string(), "SHA-256 of the input file's bytes; null when the file could not be read", nullable=True)
+    return _field("input_sha256", pa.string(), "SHA-256 of the input file's bytes, as in documents.input_sha256 (lineage)")
 
 
 _UTC = pa.timestamp("us", tz="UTC")
@@ -59,6 +73,8 @@ SENTENCES: Final[pa.Schema] = pa.schema(
         _field("start_char", pa.int32(), "offset of the first character in documents.body (0-based)"),
         _field("end_char", pa.int32(), "offset one past the last character in documents.body"),
         _field("run_id", pa.string(), "run that wrote the row"),
+        _input_sha256(),
+        *_versions("wrote the row"),
     ]
 )
 """One row per sentence of a loaded document's body."""
@@ -75,6 +91,8 @@ MENTIONS: Final[pa.Schema] = pa.schema(
         _field("entity_id", pa.string(), "canonical entity the mention resolves to (entities.entity_id)"),
         _field("run_id", pa.string(), "run that wrote the row"),
         _field("entity_key", pa.string(), "matching key after in-document resolution (entity_aliases.alias_key)"),
+        _input_sha256(),
+        *_versions("wrote the row"),
     ]
 )
 """One row per named-entity mention in a loaded document's body."""
@@ -86,6 +104,8 @@ ENTITIES: Final[pa.Schema] = pa.schema(
         _field("label", pa.string(), "label voted by the entity's mentions"),
         _field("n_mentions", pa.int64(), "mentions of the entity across all loaded documents"),
         _field("n_documents", pa.int64(), "documents that mention the entity"),
+        _field("run_id", pa.string(), "run that recomputed the table (the last run that loaded documents)"),
+        *_versions("recomputed the table; the mentions counted may come from earlier versions"),
     ]
 )
 """One row per canonical entity, recomputed over all loaded mentions at every run."""
@@ -97,6 +117,8 @@ ENTITY_ALIASES: Final[pa.Schema] = pa.schema(
         _field("alias_key", pa.string(), "matching key the surface form resolved to; one key, one entity"),
         _field("n_mentions", pa.int64(), "mentions with this surface form and key"),
         _field("n_documents", pa.int64(), "documents with such a mention"),
+        _field("run_id", pa.string(), "run that recomputed the table (the last run that loaded documents)"),
+        *_versions("recomputed the table; the mentions counted may come from earlier versions"),
     ]
 )
 """One row per surface form and key of an entity; also the key -> entity map later runs keep."""
@@ -112,6 +134,8 @@ QUOTES: Final[pa.Schema] = pa.schema(
         _field("speaker", pa.string(), "the attribution as written (Mr Cavusoglu, he, the source)", nullable=True),
         _field("speaker_entity_id", pa.string(), "entity the speaker resolves to; null when unattributed or unnamed", nullable=True),
         _field("run_id", pa.string(), "run that wrote the row"),
+        _input_sha256(),
+        *_versions("wrote the row"),
     ]
 )
 """One row per direct quotation in a loaded document's body."""
@@ -123,6 +147,8 @@ REMOVED_LINES: Final[pa.Schema] = pa.schema(
         _field("text", pa.string(), "the removed line"),
         _field("reason", pa.string(), "why it was removed (see RemovalReason)"),
         _field("run_id", pa.string(), "run that wrote the row"),
+        _input_sha256(),
+        *_versions("wrote the row"),
     ]
 )
 """One row per non-blank input line the cleaner left out of the body."""
@@ -136,6 +162,8 @@ QUARANTINE: Final[pa.Schema] = pa.schema(
         _field("doc_id", pa.string(), "content id when the file could be decoded", nullable=True),
         _field("run_id", pa.string(), "run that rejected it"),
         _field("quarantined_at", _UTC, "when (UTC)"),
+        _input_sha256(nullable=True),
+        *_versions("rejected it"),
     ]
 )
 """One row per input file that was not loaded, with the reason."""
@@ -158,9 +186,10 @@ RUNS: Final[pa.Schema] = pa.schema(
         _field("annotate_s", pa.float64(), "seconds spent annotating (spaCy)"),
         _field("quality_s", pa.float64(), "seconds spent in data-quality checks"),
         _field("load_s", pa.float64(), "seconds spent writing Parquet and refreshing views"),
-        _field("model", pa.string(), "spaCy pipeline used, with its version"),
+        _field("model", pa.string(), "spaCy pipeline used, with its version (the same as model_version, kept for existing queries)"),
         _field("pipeline_version", pa.string(), "newsetl version"),
         _field("error", pa.string(), "why a failed run failed", nullable=True),
+        _field("model_version", pa.string(), "spaCy pipeline and version, as in the model_version column of every table"),
     ]
 )
 """One row per run of the flow."""
@@ -176,6 +205,7 @@ DQ_RESULTS: Final[pa.Schema] = pa.schema(
         _field("success", pa.bool_(), "whether the expectation held"),
         _field("observed", pa.string(), "observed value or unexpected count, as JSON"),
         _field("checked_at", _UTC, "when (UTC)"),
+        *_versions("ran the check"),
     ]
 )
 """One row per expectation evaluated in a run."""

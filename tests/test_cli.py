@@ -62,6 +62,18 @@ def test_a_wrong_query_prints_duckdbs_error_and_exits_non_zero(small_warehouse: 
     assert "query failed" in err and "nope" in err
 
 
+def test_a_data_dir_of_another_schema_version_is_refused_with_the_fix_and_stays_queryable(
+    small_warehouse: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = small_warehouse / "lake" / "_lake.json"
+    manifest.write_text(manifest.read_text().replace('"schema_version": "3"', '"schema_version": "2"'))
+    assert main(["run", "--data-dir", str(small_warehouse)]) == 1
+    err = capsys.readouterr().err
+    assert "schema version 2, this newsetl writes 3" in err and "--data-dir NEW_DIR" in err
+    assert main(["sql", "select count(*) as n from documents", "--data-dir", str(small_warehouse), "--format", "csv"]) == 0
+    assert capsys.readouterr().out == "n\n2\n"
+
+
 def test_sql_without_a_warehouse_says_to_run_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sql", "select 1", "--data-dir", str(tmp_path)]) == 1
     assert "newsetl run" in capsys.readouterr().err

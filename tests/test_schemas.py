@@ -14,6 +14,7 @@ def _quarantine_row(**overrides: object) -> dict[str, object]:
     row: dict[str, object] = {
         "source_path": "in/a.txt", "stage": "extract", "reason": "empty", "detail": "0 bytes",
         "doc_id": None, "run_id": "r1", "quarantined_at": datetime(2026, 1, 1, tzinfo=timezone.utc),
+        "input_sha256": None, "pipeline_version": "0.1.0", "model_version": "m==1",
     }
     row.update(overrides)
     return row

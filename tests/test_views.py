@@ -19,20 +19,23 @@ from warehouse.lake import Lake
 from .conftest import ROOT
 
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
+#: The lineage columns of run r1 (model m==1) and r2 (model m==2).
+LINEAGE = {"r1": {"run_id": "r1", "pipeline_version": "0.1.0", "model_version": "m==1"},
+           "r2": {"run_id": "r2", "pipeline_version": "0.1.0", "model_version": "m==2"}}
 
 
 def _doc(doc_id: str, path: str, run_id: str, **extra: Any) -> dict[str, Any]:
     return {
         "doc_id": doc_id, "source_path": path, "title": doc_id.upper(), "body": f"Body of {doc_id}.", "n_chars_raw": 20,
-        "n_chars_body": 11, "encoding": "utf-8", "language": "en", "run_id": run_id, "ingested_at": T0, "input_sha256": "0" * 64,
-        "pipeline_version": "0.1.0", "model_version": "m==1" if run_id == "r1" else "m==2", **extra,
+        "n_chars_body": 11, "encoding": "utf-8", "language": "en", "ingested_at": T0, "input_sha256": "0" * 64,
+        **LINEAGE[run_id], **extra,
     }
 
 
 def _mentions(doc_id: str, run_id: str, pairs: list[tuple[int, str]]) -> list[dict[str, Any]]:
     return [
         {"doc_id": doc_id, "mention_id": i, "sentence_id": s, "start_char": 0, "end_char": 4, "text": "Body",
-         "label": "PERSON", "entity_id": e, "entity_key": e, "run_id": run_id}
+         "label": "PERSON", "entity_id": e, "entity_key": e, "input_sha256": "0" * 64, **LINEAGE[run_id]}
         for i, (s, e) in enumerate(pairs)
     ]
 
@@ -42,18 +45,18 @@ def _run(run_id: str, seconds: int, n_loaded: int, n_duplicates: int) -> dict[st
         "run_id": run_id, "started_at": T0, "finished_at": T0.replace(second=seconds), "status": "completed",
         "n_input": 3, "n_loaded": n_loaded, "n_skipped": 0, "n_quarantined": 0, "n_duplicates": n_duplicates,
         "n_mentions": 0, "extract_s": 0.0, "clean_s": 0.0, "annotate_s": 0.0, "quality_s": 0.0, "load_s": 0.0,
-        "model": "m==1", "pipeline_version": "0.1.0",
+        "model": LINEAGE[run_id]["model_version"], **LINEAGE[run_id],
     }
 
 
 def _quarantine(path: str, stage: str, reason: str) -> dict[str, Any]:
-    return {"source_path": path, "stage": stage, "reason": reason, "detail": "-", "run_id": "r1", "quarantined_at": T0}
+    return {"source_path": path, "stage": stage, "reason": reason, "detail": "-", "quarantined_at": T0, **LINEAGE["r1"]}
 
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     lake = Lake(tmp_path_factory.mktemp("views"))
-    entity = {"label": "PERSON", "n_mentions": 1, "n_documents": 1}
+    entity = {"label": "PERSON", "n_mentions": 1, "n_documents": 1, **LINEAGE["r1"]}
     with lake.lock():
         lake.commit("r1", {
             "documents": [
@@ -68,7 +71,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
             "dq_results": [], "runs": [_run("r1", 10, 3, 1)],
             "entities": [{"entity_id": "e1", "name": "Putin", **entity}, {"entity_id": "e2", "name": "Erdogan", **entity},
                          {"entity_id": "e3", "name": "Idlib", **entity}],
-            "entity_aliases": [{"entity_id": e, "alias": name, "alias_key": e, "n_mentions": 1, "n_documents": 1}
+            "entity_aliases": [{"entity_id": e, "alias": name, "alias_key": e, "n_mentions": 1, "n_documents": 1, **LINEAGE["r1"]}
                                for e, name in (("e1", "Putin"), ("e2", "Erdogan"), ("e3", "Idlib"))],
         }, ingest_date=date(2026, 11, 21))
         lake.commit("r2", {

@@ -16,13 +16,15 @@ from warehouse.duck import WarehouseMissing, query, refresh_views, view_files
 from warehouse.lake import COMPACT_MIN_FILES, PARTITION_KEY, REPLACED, Lake, LakeBusy, LakeError
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+#: The lineage columns of run r1.
+LINEAGE = {"run_id": "r1", "pipeline_version": "0.1.0", "model_version": "m==1"}
 
 
 def _document(doc_id: str, body: str) -> dict[str, object]:
     return {
         "doc_id": doc_id, "source_path": f"in/{doc_id}.txt", "title": "T", "body": body,
-        "n_chars_raw": len(body) + 10, "n_chars_body": len(body), "encoding": "utf-8", "language": "en", "run_id": "r1", "ingested_at": NOW,
-        "input_sha256": "0" * 64, "pipeline_version": "0.1.0", "model_version": "m==1",
+        "n_chars_raw": len(body) + 10, "n_chars_body": len(body), "encoding": "utf-8", "language": "en", "ingested_at": NOW,
+        "input_sha256": "0" * 64, **LINEAGE,
     }
 
 
@@ -33,17 +35,17 @@ def lake(tmp_path: Path) -> Lake:
     lake.write_rows(
         "mentions",
         [
-            {"doc_id": "d1", "mention_id": 0, "sentence_id": 0, "start_char": 0, "end_char": 5, "text": "Putin", "label": "PERSON", "entity_id": "e1", "run_id": "r1", "entity_key": "putin"},
-            {"doc_id": "d1", "mention_id": 1, "sentence_id": 0, "start_char": 10, "end_char": 17, "text": "Erdoğan", "label": "PERSON", "entity_id": "e2", "run_id": "r1", "entity_key": "erdogan"},
+            {"doc_id": "d1", "mention_id": 0, "sentence_id": 0, "start_char": 0, "end_char": 5, "text": "Putin", "label": "PERSON", "entity_id": "e1", "entity_key": "putin", "input_sha256": "0" * 64, **LINEAGE},
+            {"doc_id": "d1", "mention_id": 1, "sentence_id": 0, "start_char": 10, "end_char": 17, "text": "Erdoğan", "label": "PERSON", "entity_id": "e2", "entity_key": "erdogan", "input_sha256": "0" * 64, **LINEAGE},
         ],
         stem="r1",
     )
     for name in ("sentences", "removed_lines", "quarantine", "dq_results", "runs", "quotes"):
         lake.write_rows(name, [], stem="r1")
-    lake.write_rows("entities", [{"entity_id": "e1", "name": "Putin", "label": "PERSON", "n_mentions": 1, "n_documents": 1}], stem="entities")
+    lake.write_rows("entities", [{"entity_id": "e1", "name": "Putin", "label": "PERSON", "n_mentions": 1, "n_documents": 1, **LINEAGE}], stem="entities")
     lake.write_rows(
         "entity_aliases",
-        [{"entity_id": "e9", "alias": "Erdoğan", "alias_key": "erdogan", "n_mentions": 1, "n_documents": 1}],
+        [{"entity_id": "e9", "alias": "Erdoğan", "alias_key": "erdogan", "n_mentions": 1, "n_documents": 1, **LINEAGE}],
         stem="entity_aliases",
     )
     refresh_views(lake)
@@ -184,11 +186,14 @@ def test_a_lake_with_another_schema_version_or_the_old_layout_is_refused(tmp_pat
         lake.commit("r1", {"documents": _docs("a")})
     manifest = lake.root / "_lake.json"
     manifest.write_text(manifest.read_text().replace(f'"schema_version": "{SCHEMA_VERSION}"', '"schema_version": "0"'))
-    with pytest.raises(LakeError, match="schema version 0"):
+    with pytest.raises(LakeError, match="schema version 0") as info:
         lake.check_version()
+    assert "new data dir (newsetl run INPUT ... --data-dir NEW_DIR)" in str(info.value), "the message names the fix"
+    with pytest.raises(LakeError, match="schema version 0"), lake.lock():
+        lake.commit("r2", {"documents": _docs("b", run_id="r2")})
     old = Lake(tmp_path / "b")
     (old.root / "documents").mkdir(parents=True)
-    with pytest.raises(LakeError, match="older newsetl"):
+    with pytest.raises(LakeError, match="older newsetl.*--data-dir NEW_DIR"):
         old.check_version()
 
 
@@ -204,6 +209,11 @@ def test_compaction_merges_a_partitions_files_and_keeps_every_row(tmp_path: Path
     names = sorted(str(p.relative_to(lake.table_dir("documents"))) for p in lake.files("documents"))
     assert names == ["ingest_date=2026-11-21/compacted-c1.parquet", "ingest_date=2026-11-22/r5.parquet"]
     assert sorted(lake.read("documents").column("doc_id").to_pylist()) == ["d0", "d1", "d2", "d3", "d4", "d5"]
+    snapshot = lake.current_snapshot()
+    with lake.lock():
+        assert lake.compact("c2") is None, "nothing left to merge: no commit"
+    assert lake.current_snapshot() == snapshot
+    assert Lake(tmp_path / "empty").compact("c3") is None
 
 
 def test_hourly_commits_are_compacted_automatically(tmp_path: Path) -> None:
@@ -264,11 +274,13 @@ def test_a_column_added_after_a_file_was_written_reads_as_nulls(tmp_path: Path) 
     import pyarrow as pa
 
     lake = Lake(tmp_path)
-    old = TABLES["mentions"].remove(TABLES["mentions"].get_field_index("entity_key"))
+    # mentions as they were before entity_key and the lineage columns
+    old = pa.schema([f for f in TABLES["mentions"] if f.name not in {"entity_key", "input_sha256", "pipeline_version", "model_version"}])
     row = {"doc_id": "d1", "mention_id": 0, "sentence_id": 0, "start_char": 0, "end_char": 5, "text": "Putin",
            "label": "PERSON", "entity_id": "e1", "run_id": "r0"}
+    new = {**row, "mention_id": 1, "entity_key": "putin", "input_sha256": "0" * 64, **LINEAGE}
     with lake.lock():
-        lake.commit("r1", {"mentions": [{**row, "mention_id": 1, "run_id": "r1", "entity_key": "putin"}]}, ingest_date=date(2026, 11, 21))
+        lake.commit("r1", {"mentions": [new]}, ingest_date=date(2026, 11, 21))
     # a file written before mentions had entity_key, in the same partition
     pq.write_table(pa.Table.from_pylist([row], schema=old), lake.table_dir("mentions") / "ingest_date=2026-11-21" / "r0.parquet")
     table = lake.read("mentions", columns=["text", "entity_key"])

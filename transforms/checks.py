@@ -16,11 +16,12 @@ Row = dict[str, Any]
 
 
 def extracted_frame(docs: Iterable[RawDoc]) -> list[Row]:
-    """One row per decoded input: ids, sizes, encoding and the share of control characters."""
+    """One row per decoded input: ids, input hash, sizes, encoding and the share of control characters."""
     return [
         {
             "doc_id": d.doc_id,
             "source_path": d.source_path,
+            "input_sha256": d.input_sha256,
             "n_bytes": d.n_bytes,
             "n_chars": len(d.text),
             "encoding": d.encoding,

@@ -616,4 +616,5 @@ def clean_document(raw: RawDoc, *, furniture: frozenset[str] = frozenset()) -> C
     return Rejection(
         raw.source_path, Stage.CLEAN, QuarantineReason.EMPTY_BODY,
         f"no article text left after removing {len(cleaned.removed)} boilerplate lines ({summary})", raw.doc_id,
+        raw.input_sha256 or None,
     )

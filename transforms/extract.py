@@ -123,8 +123,10 @@ def extract_document(source_path: str, data: bytes, *, max_bytes: int = 50 * 104
     to control characters (`binary`), an HTML page with no article text (`empty_body`).
     """
 
+    input_sha256 = hashlib.sha256(data).hexdigest()
+
     def reject(reason: QuarantineReason, detail: str) -> Rejection:
-        return Rejection(source_path, Stage.EXTRACT, reason, detail)
+        return Rejection(source_path, Stage.EXTRACT, reason, detail, input_sha256=input_sha256)
 
     if not data.strip():
         return reject(QuarantineReason.EMPTY, f"the file has {len(data)} bytes and no text")
@@ -138,9 +140,9 @@ def extract_document(source_path: str, data: bytes, *, max_bytes: int = 50 * 104
         inner_path = source_path[:-3] if source_path.lower().endswith(".gz") else source_path
         result = extract_document(inner_path, inner, max_bytes=max_bytes, url=url)
         if isinstance(result, Rejection):
-            return Rejection(source_path, result.stage, result.reason, f"{result.detail} (inside gzip)", result.doc_id)
+            return Rejection(source_path, result.stage, result.reason, f"{result.detail} (inside gzip)", result.doc_id, input_sha256)
         return RawDoc(source_path=source_path, doc_id=result.doc_id, text=result.text, encoding=result.encoding,
-                      n_bytes=len(data), page=result.page, input_sha256=hashlib.sha256(data).hexdigest())
+                      n_bytes=len(data), page=result.page, input_sha256=input_sha256)
     if data.startswith(WARC_MAGIC):
         return reject(QuarantineReason.UNSUPPORTED_FORMAT, "WARC archive given as bytes; name it .warc or .warc.gz")
     for magic, kind in _MAGIC:
@@ -152,9 +154,9 @@ def extract_document(source_path: str, data: bytes, *, max_bytes: int = 50 * 104
         text, meta = extract_html(page, url=url)
         if not text.strip():
             return Rejection(source_path, Stage.EXTRACT, QuarantineReason.EMPTY_BODY,
-                             "HTML page with no headline and no article text (navigation only?)", content_id(page))
+                             "HTML page with no headline and no article text (navigation only?)", content_id(page), input_sha256)
         return RawDoc(source_path=source_path, doc_id=content_id(page), text=normalize_text(text), encoding=encoding,
-                      n_bytes=len(data), page=meta, input_sha256=hashlib.sha256(data).hexdigest())
+                      n_bytes=len(data), page=meta, input_sha256=input_sha256)
     # NUL bytes inside otherwise readable text are dropped; mostly-NUL data is binary.
     ratio = control_char_ratio(raw_text)
     if ratio > MAX_CONTROL_RATIO:
@@ -167,5 +169,5 @@ def extract_document(source_path: str, data: bytes, *, max_bytes: int = 50 * 104
         return reject(QuarantineReason.EMPTY, "the file has only whitespace")
     return RawDoc(
         source_path=source_path, doc_id=content_id(text), text=text, encoding=encoding, n_bytes=len(data),
-        input_sha256=hashlib.sha256(data).hexdigest(),
+        input_sha256=input_sha256,
     )

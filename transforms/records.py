@@ -21,6 +21,26 @@ class Rejection:
     reason: QuarantineReason
     detail: str
     doc_id: str | None = None
+    input_sha256: str | None = None  # of the input file's bytes, when they were read
+
+
+@dataclass(frozen=True, slots=True)
+class Lineage:
+    """Who wrote a row: the run and the two versions that decide whether a document is reprocessed
+    (a document loaded with other versions is processed again). Every table row carries them."""
+
+    run_id: str
+    pipeline_version: str
+    model_version: str
+
+    def __post_init__(self) -> None:
+        empty = [name for name in ("run_id", "pipeline_version", "model_version") if not getattr(self, name)]
+        if empty:  # a row that cannot say what produced it would defeat version-aware re-runs
+            raise ValueError(f"lineage needs a non-empty {', '.join(empty)}")
+
+    def columns(self) -> dict[str, str]:
+        """The lineage columns of a row: `run_id`, `pipeline_version`, `model_version`."""
+        return {"run_id": self.run_id, "pipeline_version": self.pipeline_version, "model_version": self.model_version}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,8 @@
-"""Stage records to table rows (dicts keyed by the column names in `schemas.tables`)."""
+"""Stage records to table rows (dicts keyed by the column names in `schemas.tables`).
+
+Every row carries its lineage (`Lineage`: run id, pipeline and model versions); the rows of a
+document's tables also carry the SHA-256 of the input file it was read from.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from transforms.entities import entity_id
-from transforms.records import AnnotatedDoc, CleanDoc, Rejection
+from transforms.records import AnnotatedDoc, CleanDoc, Lineage, Rejection
 
 Row = dict[str, Any]
 
@@ -17,10 +21,8 @@ def document_row(
     doc: CleanDoc,
     *,
     language: str,
-    run_id: str,
+    lineage: Lineage,
     ingested_at: datetime,
-    pipeline_version: str = "",
-    model_version: str = "",
     duplicate_of: str | None = None,
 ) -> Row:
     """The `documents` row of a cleaned document, with its lineage (input hash, versions)."""
@@ -43,32 +45,32 @@ def document_row(
         "n_chars_body": len(c.body),
         "encoding": doc.raw.encoding,
         "language": language,
-        "run_id": run_id,
         "ingested_at": ingested_at,
         "input_sha256": doc.raw.input_sha256,
         "duplicate_of": duplicate_of,
-        "pipeline_version": pipeline_version,
-        "model_version": model_version,
+        **lineage.columns(),
     }
 
 
-def removed_line_rows(doc: CleanDoc, *, run_id: str) -> list[Row]:
+def removed_line_rows(doc: CleanDoc, *, lineage: Lineage) -> list[Row]:
     """The `removed_lines` rows of a cleaned document, in line order."""
     return [
-        {"doc_id": doc.doc_id, "line_no": r.line_no, "text": r.text, "reason": r.reason.value, "run_id": run_id}
+        {"doc_id": doc.doc_id, "line_no": r.line_no, "text": r.text, "reason": r.reason.value,
+         "input_sha256": doc.raw.input_sha256, **lineage.columns()}
         for r in doc.cleaned.removed
     ]
 
 
-def sentence_rows(ann: AnnotatedDoc, *, run_id: str) -> list[Row]:
+def sentence_rows(ann: AnnotatedDoc, *, lineage: Lineage) -> list[Row]:
     """The `sentences` rows of an annotated document, numbered from 0."""
     return [
-        {"doc_id": ann.doc.doc_id, "sentence_id": i, "start_char": s.start_char, "end_char": s.end_char, "run_id": run_id}
+        {"doc_id": ann.doc.doc_id, "sentence_id": i, "start_char": s.start_char, "end_char": s.end_char,
+         "input_sha256": ann.doc.raw.input_sha256, **lineage.columns()}
         for i, s in enumerate(ann.sentences)
     ]
 
 
-def mention_rows(ann: AnnotatedDoc, *, run_id: str) -> list[Row]:
+def mention_rows(ann: AnnotatedDoc, *, lineage: Lineage) -> list[Row]:
     """The `mentions` rows of an annotated document, numbered from 0. `entity_id` is the id of
     the mention's own key until `with_entity_ids` puts the resolved one."""
     return [
@@ -81,8 +83,9 @@ def mention_rows(ann: AnnotatedDoc, *, run_id: str) -> list[Row]:
             "text": m.text,
             "label": m.label,
             "entity_id": entity_id(m.entity_key),
-            "run_id": run_id,
             "entity_key": m.entity_key,
+            "input_sha256": ann.doc.raw.input_sha256,
+            **lineage.columns(),
         }
         for i, m in enumerate(ann.mentions)
     ]
@@ -97,7 +100,13 @@ def with_entity_ids(rows: Iterable[Mapping[str, Any]], entity_of: Mapping[str, s
     return [{**row, "entity_id": entity_of[row["entity_key"]]} for row in rows]
 
 
-def quote_rows(ann: AnnotatedDoc, *, run_id: str, entity_of: Mapping[str, str]) -> list[Row]:
+def with_lineage(rows: Iterable[Mapping[str, Any]], lineage: Lineage) -> list[Row]:
+    """Copies of rows built elsewhere (entities, entity aliases, data-quality results) with the
+    lineage columns set to `lineage`'s (an existing `run_id` is replaced by the same run's)."""
+    return [{**row, **lineage.columns()} for row in rows]
+
+
+def quote_rows(ann: AnnotatedDoc, *, lineage: Lineage, entity_of: Mapping[str, str]) -> list[Row]:
     """The `quotes` rows of an annotated document, numbered from 0; the speaker's entity is the
     resolved entity of the speaker's mention (`entity_of`: key -> entity id)."""
     body = ann.doc.cleaned.body
@@ -115,20 +124,22 @@ def quote_rows(ann: AnnotatedDoc, *, run_id: str, entity_of: Mapping[str, str]) 
                 "text": body[q.start_char : q.end_char],
                 "speaker": q.speaker_text,
                 "speaker_entity_id": entity_of[speaker.entity_key] if speaker is not None else None,
-                "run_id": run_id,
+                "input_sha256": ann.doc.raw.input_sha256,
+                **lineage.columns(),
             }
         )
     return rows
 
 
-def quarantine_row(rejection: Rejection, *, run_id: str, at: datetime) -> Row:
-    """The `quarantine` row of a rejected input."""
+def quarantine_row(rejection: Rejection, *, lineage: Lineage, at: datetime) -> Row:
+    """The `quarantine` row of a rejected input; `input_sha256` is null when it was not read."""
     return {
         "source_path": rejection.source_path,
         "stage": rejection.stage.value,
         "reason": rejection.reason.value,
         "detail": rejection.detail,
         "doc_id": rejection.doc_id,
-        "run_id": run_id,
         "quarantined_at": at,
+        "input_sha256": rejection.input_sha256,
+        **lineage.columns(),
     }

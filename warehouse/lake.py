@@ -79,6 +79,10 @@ class Lake:
         folder = self.table_dir(name)
         return sorted(folder.rglob("*.parquet")) if folder.is_dir() else []
 
+    def file_counts(self) -> dict[str, int]:
+        """Table name -> number of committed Parquet files, for every table that has a folder."""
+        return {name: len(self.files(name)) for name in TABLES if self.table_dir(name).is_dir()}
+
     def read(self, name: str, *, columns: list[str] | None = None) -> pa.Table:
         """All rows of a table (an empty table with the schema when there are no files).
 
@@ -128,18 +132,20 @@ class Lake:
     def check_version(self) -> None:
         """Raise LakeError when the data dir was written by an incompatible newsetl.
 
+        The tables of another version have other columns (version 3 added the lineage columns to
+        every table), and a lake never mixes versions: the fix is to load the inputs again into a
+        new data dir. The old data dir stays readable (`newsetl sql` on its views, or its Parquet).
+
         Raises:
             LakeError: `lake` is a plain folder (the layout before snapshots) or its schema
-                version differs from this newsetl's; load into a new data dir.
+                version differs from this newsetl's; the message says to load into a new data dir.
         """
+        fix = f"load the inputs into a new data dir (newsetl run INPUT ... --data-dir NEW_DIR); {self.data_dir} stays readable with newsetl sql"
         if self.root.exists() and not self.root.is_symlink():
-            raise LakeError(f"{self.root} is a folder from an older newsetl (before schema version {SCHEMA_VERSION}); load into a new --data-dir")
+            raise LakeError(f"{self.root} is a folder from an older newsetl (schema version 1, before snapshots; this newsetl writes {SCHEMA_VERSION}): {fix}")
         manifest = self.manifest()
         if manifest is not None and manifest.get("schema_version") != SCHEMA_VERSION:
-            raise LakeError(
-                f"{self.root} has schema version {manifest.get('schema_version')}, this newsetl writes {SCHEMA_VERSION}; "
-                "load into a new --data-dir"
-            )
+            raise LakeError(f"{self.root} has schema version {manifest.get('schema_version')}, this newsetl writes {SCHEMA_VERSION}: {fix}")
 
     # --- concurrency and recovery -------------------------------------------------------------
 
@@ -270,9 +276,19 @@ class Lake:
         return final
 
     def compact(self, run_id: str, *, min_files: int = 2) -> Path | None:
-        """Merge every partition of at least `min_files` files into one file, as a commit of its
-        own (call it while holding `lock()`). Returns the new snapshot, None when the lake is empty."""
-        if self.current_snapshot() is None:
+        """Merge every partition of at least `min_files` files into one file
+        (`compacted-<run_id>.parquet`), as a commit of its own: readers see the lake before or
+        after, with the same rows. Call it while holding `lock()`. Returns the new snapshot; None,
+        with nothing written, when the lake is empty or no partition has that many files.
+
+        Raises:
+            LakeError: the lake has another schema version (see `check_version`).
+        """
+        current = self.current_snapshot()
+        if current is None:
+            return None
+        self.check_version()
+        if not _partitions_to_compact(current, min_files=min_files):
             return None
         return self.commit(run_id, {}, compact_min_files=min_files)
 
@@ -282,19 +298,26 @@ def _write_parquet(table: pa.Table, target: Path) -> None:
     pq.write_table(table.replace_schema_metadata(metadata), target, compression="zstd")
 
 
+def _partitions_to_compact(snapshot: Path, *, min_files: int) -> list[Path]:
+    """The partition folders of appended tables holding at least `min_files` (and 2) files."""
+    return [
+        partition
+        for table_dir in sorted(p for p in snapshot.iterdir() if p.is_dir() and p.name in TABLES and p.name not in REPLACED)
+        for partition in sorted(p for p in table_dir.iterdir() if p.is_dir())
+        if len(list(partition.glob("*.parquet"))) >= max(min_files, 2)
+    ]
+
+
 def _compact(staging: Path, *, run_id: str, min_files: int) -> None:
     """Merge the files of each partition folder holding at least `min_files` of them."""
-    for table_dir in sorted(p for p in staging.iterdir() if p.is_dir() and p.name not in REPLACED):
-        schema = TABLES[table_dir.name]
-        for partition in sorted(p for p in table_dir.iterdir() if p.is_dir()):
-            files = sorted(partition.glob("*.parquet"))
-            if len(files) < max(min_files, 2):
-                continue
-            merged = pa.concat_tables([pq.read_table(f, schema=schema, partitioning=None) for f in files])
-            _write_parquet(merged, partition / f"compacted-{run_id}.tmp")
-            for f in files:
-                f.unlink()
-            os.rename(partition / f"compacted-{run_id}.tmp", partition / f"compacted-{run_id}.parquet")
+    for partition in _partitions_to_compact(staging, min_files=min_files):
+        schema = TABLES[partition.parent.name]
+        files = sorted(partition.glob("*.parquet"))
+        merged = pa.concat_tables([pq.read_table(f, schema=schema, partitioning=None) for f in files])
+        _write_parquet(merged, partition / f"compacted-{run_id}.tmp")
+        for f in files:
+            f.unlink()
+        os.rename(partition / f"compacted-{run_id}.tmp", partition / f"compacted-{run_id}.parquet")
 
 
 def _fsync_dir(path: Path) -> None:
