@@ -3,7 +3,8 @@
 Prints ratios measured in this run (the machine is shared and noisy, so absolute seconds from
 different runs do not compare):
 
-- `newsetl run` wall time over spaCy's default en_core_web_sm pipeline alone on the same texts
+- `newsetl run` wall time (as a user runs it: a process pool of one worker per core, Prefect's
+  temporary server) over spaCy's default en_core_web_sm pipeline alone on the same texts
   (`nlp.pipe`, n_process=2, batch_size=64), and over the floor (only tok2vec, senter, ner);
 - speed-up of `newsetl run --dask` from one to two worker processes;
 - peak memory (resident set of the process tree) at 1x and 4x the corpus (4x: copies with
@@ -94,7 +95,7 @@ def newsetl_run(inputs: Path, *extra: str) -> tuple[float, float]:
         peak = memory.stop()
         if process.returncode != 0:
             raise SystemExit(f"newsetl run {' '.join(extra)} failed with status {process.returncode}:\n{out}")
-        summary = [line for line in out.splitlines() if line.strip().startswith(("loaded", "time"))]
+        summary = [line for line in out.splitlines() if line.strip().startswith(("loaded", "duplicates", "quarantined", "time"))]
         print("    " + " | ".join(line.strip() for line in summary))
         return seconds, peak
 
