@@ -10,7 +10,10 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flows.serve import Api
 
 from flows.settings import ENVIRONMENT, SAMPLE_CORPUS, Settings, SettingsError
 
@@ -190,6 +193,20 @@ def _run(args: argparse.Namespace) -> int:
     except InputNotFound as error:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
+    # Worker processes take a few seconds to start; below MIN_FILES_FOR_PROCESSES files the
+    # flow's own process is quicker.
+    cores = os.cpu_count() or 1
+    processes = args.processes or (cores if count_files(inputs, stop_at=MIN_FILES_FOR_PROCESSES) >= MIN_FILES_FOR_PROCESSES else 1)
+    if processes < 1:
+        print(f"newsetl: --processes must be at least 1, got {processes}", file=sys.stderr)
+        return EXIT_ERROR
+    from flows.serve import start_api
+
+    api = start_api()  # the temporary server boots while the rest is checked and imported
+    return _run_flow(args, settings, inputs, processes=processes, api=api)
+
+
+def _run_flow(args: argparse.Namespace, settings: Settings, inputs: list[str], *, processes: int, api: "Api") -> int:
     from flows.nlp import ModelNotFound, check_model
 
     try:
@@ -207,25 +224,18 @@ def _run(args: argparse.Namespace) -> int:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
 
-    # Worker processes take a few seconds to start; below MIN_FILES_FOR_PROCESSES files the
-    # flow's own process is quicker.
-    cores = os.cpu_count() or 1
-    processes = args.processes or (cores if count_files(inputs, stop_at=MIN_FILES_FOR_PROCESSES) >= MIN_FILES_FOR_PROCESSES else 1)
-    if processes < 1:
-        print(f"newsetl: --processes must be at least 1, got {processes}", file=sys.stderr)
-        return EXIT_ERROR
     dask = bool(args.dask or args.dask_address)
-    from flows.warmup import connect_api_in_background, wait_for_api, warm_up
+    from flows.warmup import warm_up
 
-    # Cores are shared three ways while the temporary Prefect server boots: the server, a
+    # The cores are shared three ways while the temporary Prefect server boots: the server, a
     # warm-up thread (great_expectations, and the model for in-process runs) and the imports here.
-    api = connect_api_in_background()
     warm_up(settings.model if processes == 1 and not dask else None)  # worker processes load their own
     from flows.pipeline import dask_task_runner, etl_flow, process_task_runner
+    from flows.serve import ServerNotStarted
 
     try:
-        wait_for_api(api)
-    except RuntimeError as error:
+        api.wait()
+    except ServerNotStarted as error:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
 

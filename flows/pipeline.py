@@ -11,7 +11,7 @@ import math
 import os
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
@@ -21,6 +21,7 @@ from typing import Any, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture, as_completed
 from prefect.utilities.annotations import quote
 
 from flows import quality
@@ -55,8 +56,9 @@ from warehouse.lake import Lake
 T = TypeVar("T")
 Row = dict[str, Any]
 PIPELINE_VERSION = version("newsetl")
-#: Most documents in one task when no batch size is set.
+#: Most and fewest documents in one task when no batch size is set (see `shards`).
 MAX_SHARD_DOCS = 512
+MIN_SHARD_DOCS = 32
 #: Documents per spaCy batch (nlp.pipe) when no batch size is set.
 SPACY_BATCH = 64
 #: Runs whose entity density a new run is compared with.
@@ -123,21 +125,37 @@ def _quoted(value: T) -> T:
     return cast(T, quote(value))
 
 
+def _gather(futures: list[PrefectFuture[T]], progress: StageProgress, count: Callable[[T], int]) -> list[T]:
+    """The results of `futures` in the order they were submitted (so tables do not depend on
+    the task runner), advancing `progress` by `count(result)` as each finishes, in any order."""
+    position = {future.task_run_id: i for i, future in enumerate(futures)}
+    results: dict[int, T] = {}
+    for future in as_completed(futures):
+        result = future.result()
+        results[position[future.task_run_id]] = result
+        progress.advance(count(result))
+    return [results[i] for i in range(len(futures))]
+
+
 def batched(items: Sequence[T], size: int) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
 
 
 def shards(items: Sequence[T], *, size: int | None, workers: int) -> list[list[T]]:
-    """`items` in tasks of `size`; with no size, in equal shards, as many as a multiple of
-    `workers` and each at most MAX_SHARD_DOCS long (a task costs Prefect a fraction of a second
-    in API calls, so tasks are few and large, and every worker gets as many)."""
-    if size is None:
-        if not items:
-            return []
-        count = min(len(items), workers * math.ceil(len(items) / (workers * MAX_SHARD_DOCS)))
-        size = math.ceil(len(items) / count)
-    return list(batched(items, size))
+    """`items` in order, in tasks of `size`; with no size, in shrinking shards (guided
+    scheduling): each takes 1/(2 * workers) of what is left, at most MAX_SHARD_DOCS and at least
+    MIN_SHARD_DOCS. Few tasks (a task costs Prefect a fraction of a second in API calls), and
+    small ones at the end, so that no worker is left alone with a large last shard."""
+    if size is not None:
+        return list(batched(items, size))
+    out: list[list[T]] = []
+    start = 0
+    while start < len(items):
+        step = min(MAX_SHARD_DOCS, max(MIN_SHARD_DOCS, math.ceil((len(items) - start) / (2 * workers))))
+        out.append(list(items[start : start + step]))
+        start += step
+    return out
 
 
 # --- tasks ---------------------------------------------------------------------------------------
@@ -390,9 +408,7 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             # and gathered in order, so the output does not depend on the runner.
             extracting = [extract_batch.submit(batch, settings.max_file_bytes) for batch in shards(paths, size=settings.batch_size, workers=workers)]
             progress = StageProgress(logger, "extract", len(paths))
-            for extracted in extracting:
-                docs, rejected = extracted.result()
-                progress.advance(len(docs) + len(rejected))
+            for docs, rejected in _gather(extracting, progress, lambda result: len(result[0]) + len(result[1])):
                 raw += docs
                 rejections += rejected
             plan = plan_run(raw, loaded, versions=versions)
@@ -408,9 +424,7 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             furniture = learn_furniture((d.source_path, d.text) for d in new)  # over the whole run's batch
             cleaning = [clean_batch.submit(batch, furniture) for batch in shards(new, size=settings.batch_size, workers=workers)]
             progress = StageProgress(logger, "clean", len(new))
-            for cleaning_batch in cleaning:
-                docs_clean, rejected_clean, batch_languages = cleaning_batch.result()
-                progress.advance(len(docs_clean) + len(rejected_clean))
+            for docs_clean, rejected_clean, batch_languages in _gather(cleaning, progress, lambda result: len(result[0]) + len(result[1])):
                 cleaned += docs_clean
                 rejections += rejected_clean
                 languages.update(batch_languages)
@@ -438,9 +452,7 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
                 for batch in shards(english, size=settings.batch_size, workers=workers)
             ]
             progress = StageProgress(logger, "annotate", len(english))
-            for annotating_batch in annotating:
-                docs_annotated, rejected_annotate = annotating_batch.result()
-                progress.advance(len(docs_annotated) + len(rejected_annotate))
+            for docs_annotated, rejected_annotate in _gather(annotating, progress, lambda result: len(result[0]) + len(result[1])):
                 annotated += docs_annotated
                 rejections += rejected_annotate
             failed = {r.doc_id for r in rejections if r.stage is Stage.ANNOTATE}

@@ -1,4 +1,8 @@
-"""Serve the flow as a Prefect deployment with a cron schedule.
+"""The Prefect API a command talks to, and serving the flow as a deployment with a cron schedule.
+
+`newsetl run` with no Prefect API configured runs against a temporary server, as Prefect would
+start it by itself; `start_api` starts it first thing, so that it boots while the flow's modules
+import (Prefect would start it only when its client is first used, after those imports).
 
 Prefect's temporary (ephemeral) API cannot run schedules, so with no PREFECT_API_URL
 `newsetl serve` starts a local Prefect server on loopback for as long as it serves, logging to
@@ -7,11 +11,14 @@ Prefect's temporary (ephemeral) API cannot run schedules, so with no PREFECT_API
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import dataclass, field
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -31,8 +38,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_healthy(api_url: str, *, timeout: float, process: subprocess.Popen[bytes] | None = None) -> bool:
-    """Poll `<api_url>/health` until it answers 200, the process exits, or `timeout` passes."""
+def wait_healthy(api_url: str, *, timeout: float, process: subprocess.Popen[bytes] | None = None, interval: float = 0.5) -> bool:
+    """Poll `<api_url>/health` every `interval` seconds until it answers 200, the process
+    exits, or `timeout` passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -43,8 +51,106 @@ def wait_healthy(api_url: str, *, timeout: float, process: subprocess.Popen[byte
                     return True
         except (urllib.error.URLError, OSError):
             pass
-        time.sleep(0.5)
+        time.sleep(interval)
     return False
+
+
+@dataclass
+class Api:
+    """The Prefect API of one command: a temporary server this process started (`url` and
+    `process` set), or the server Prefect's settings name (both None)."""
+
+    url: str | None = None
+    process: subprocess.Popen[bytes] | None = None
+    _ready: threading.Thread | None = None
+    _errors: list[str] = field(default_factory=list)
+
+    def wait(self) -> None:
+        """Wait until the API answers.
+
+        Raises:
+            ServerNotStarted: it did not; the message says what to check.
+        """
+        if self._ready is not None:
+            self._ready.join()
+        if self._errors:
+            raise ServerNotStarted(self._errors[-1])
+
+    def stop(self) -> None:
+        """Stop the temporary server, if any (idempotent)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        if self.url is not None and os.environ.get("PREFECT_API_URL") == self.url:
+            del os.environ["PREFECT_API_URL"]
+            _refresh_prefect_settings()
+
+
+def _refresh_prefect_settings() -> None:
+    """Make Prefect read PREFECT_API_URL again everywhere: its global settings were read when it
+    was imported, and threads without a settings context of their own (the process pool's log
+    forwarder) use those; with no API URL there they would boot yet another temporary server."""
+    from prefect.context import refresh_global_settings_context
+
+    refresh_global_settings_context()
+
+
+def start_api(*, timeout: float = 120) -> Api:
+    """Start reaching the Prefect API in the background and return at once.
+
+    With no API configured in Prefect's settings, start the temporary server the way Prefect
+    does (uvicorn over `prefect.server.api.server:create_app` on 127.0.0.1, UI off) and export
+    PREFECT_API_URL, which worker processes (a process pool, local Dask workers) inherit: each
+    would boot a server of its own otherwise. With a configured server, check that it answers.
+    Call `Api.wait` before running a flow; the server stops when the process exits.
+    """
+    from prefect.settings import get_current_settings
+
+    api = Api()
+    if get_current_settings().api.url is not None:
+        def check() -> None:
+            from flows.warmup import connect_api
+
+            try:
+                connect_api()
+            except RuntimeError as error:
+                api._errors.append(str(error))
+
+        api._ready = threading.Thread(target=check, name="newsetl-api", daemon=True)
+    else:
+        import prefect
+
+        port = free_port()
+        api.url = f"http://127.0.0.1:{port}/api"
+        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+        api.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent),
+                "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
+                "--log-level", "error", "--lifespan", "on",
+            ],
+            env=env,
+        )
+        os.environ["PREFECT_API_URL"] = api.url
+        _refresh_prefect_settings()
+        # At exit, after Prefect's log and event workers have flushed (they drain on threading's
+        # exit hook, which runs before atexit's).
+        atexit.register(api.stop)
+
+        def check_started() -> None:
+            assert api.url is not None
+            if not wait_healthy(api.url, timeout=timeout, process=api.process, interval=0.1):
+                api._errors.append(
+                    f"Prefect's temporary server did not answer on {api.url} within {timeout:.0f} s "
+                    "(its errors are printed above); set PREFECT_API_URL to a running Prefect server to use that instead"
+                )
+
+        api._ready = threading.Thread(target=check_started, name="newsetl-api", daemon=True)
+    api._ready.start()
+    return api
 
 
 def start_local_server(log_path: Path, *, port: int | None = None, timeout: float = 180) -> tuple[subprocess.Popen[bytes], str]:

@@ -13,17 +13,22 @@ from flows.settings import DEFAULT_MODEL, SAMPLE_CORPUS
 from flows.sources import count_files
 
 
-def test_shards_are_equal_a_multiple_of_the_workers_and_at_most_the_maximum() -> None:
-    items = list(range(2225))
+def test_shards_shrink_towards_the_end_and_keep_every_item_in_order() -> None:
+    items = list(range(2065))
     got = shards(items, size=None, workers=2)
-    assert [x for shard in got for x in shard] == items  # all of them, in order
-    assert len(got) == 6  # 2225 needs 5 shards of 512 at most; 6 is the next multiple of 2
-    assert {len(s) for s in got} == {371, 370}
-    assert max(len(s) for s in shards(list(range(10_000)), size=None, workers=3)) <= MAX_SHARD_DOCS
+    assert [x for shard in got for x in shard] == items
+    sizes = [len(s) for s in got]
+    # a quarter of what is left (2 workers), rounded up: 2065/4 is over the cap of 512, then
+    # 1553/4, 1164/4, 873/4; down to the floor of 32, and the 19 left at the end
+    assert sizes[:4] == [512, 389, 291, 219]
+    assert all(a >= b for a, b in zip(sizes, sizes[1:]))
+    assert sizes[-4:] == [32, 32, 32, 19]
+    assert len(got) < 25  # few tasks
+    assert max(len(s) for s in shards(list(range(100_000)), size=None, workers=2)) == MAX_SHARD_DOCS
 
 
-def test_few_items_make_one_shard_each_at_most_and_a_set_size_wins() -> None:
-    assert shards([1, 2, 3], size=None, workers=4) == [[1], [2], [3]]
+def test_few_items_make_one_shard_and_a_set_size_wins() -> None:
+    assert shards([1, 2, 3], size=None, workers=4) == [[1, 2, 3]]
     assert shards([], size=None, workers=2) == []
     assert shards(list(range(5)), size=2, workers=8) == [[0, 1], [2, 3], [4]]
 
