@@ -100,10 +100,18 @@ def newsetl_run(inputs: Path, *extra: str) -> tuple[float, float]:
         return seconds, peak
 
 
+def _cut(text: str) -> int:
+    """The offset just after the first sentence end at or past the middle of `text` (halves by
+    paragraph can be lopsided, and two copies sharing a long half would be near-duplicates)."""
+    found = text.find(". ", len(text) // 2)
+    return found + 2 if found >= 0 else len(text) // 2
+
+
 def replicate(corpus: Path, target: Path, copies: int) -> Path:
     """`copies` copies of the corpus with distinct content, in copy0/, copy1/, ...: copy 0 is the
-    corpus itself; in copy k, each article keeps its headline and first half and takes the second
-    half of another article of its folder (k * 7 articles further on). A copy is thus real news
+    corpus itself; in copy k, each article keeps its headline and first half (by characters, to a
+    sentence end) and takes the second half of another article of its folder (k * 7 articles
+    further on). A copy is thus real news
     text, as long and as dense in names as the corpus, and shares about a third of its word
     shingles with any one article: not a near-duplicate (MinHash threshold 0.7), so it is
     annotated, not skipped."""
@@ -112,7 +120,6 @@ def replicate(corpus: Path, target: Path, copies: int) -> Path:
     for folder in sorted({p.parent for p in corpus.rglob("*.txt")}):
         paths = sorted(folder.glob("*.txt"))
         texts = [decode_bytes(p.read_bytes())[0] for p in paths]
-        paragraphs = [[part for part in text.split("\n\n") if part.strip()] for text in texts]
         for copy in range(copies):
             out_dir = target / f"copy{copy}" / folder.relative_to(corpus)
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -120,9 +127,9 @@ def replicate(corpus: Path, target: Path, copies: int) -> Path:
                 if copy == 0:
                     (out_dir / path.name).write_text(texts[i], encoding="utf-8")
                     continue
-                own, other = paragraphs[i], paragraphs[(i + 7 * copy) % len(paths)]
-                mixed = own[: max(2, (len(own) + 1) // 2)] + other[(len(other) + 1) // 2 :]
-                (out_dir / path.name).write_text("\n\n".join(mixed) + "\n", encoding="utf-8")
+                own, other = texts[i], texts[(i + 7 * copy) % len(paths)]
+                mixed = own[: _cut(own)].rstrip() + "\n\n" + other[_cut(other) :].lstrip()
+                (out_dir / path.name).write_text(mixed, encoding="utf-8")
     return target
 
 
