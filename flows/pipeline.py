@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
@@ -437,8 +437,10 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
                 document_row(d, language=languages[d.doc_id], lineage=lineage, ingested_at=ingested_at, duplicate_of=copies.get(d.doc_id))
                 for d in cleaned
             ]
+        del raw, new, plan  # each cleaned document holds its input (the tasks' own copy under worker processes)
         raw_text = {d.doc_id: d.raw.text for d in cleaned}
         dropped = gate(Stage.CLEAN, {"documents": documents_frame(documents, raw_text)})
+        del raw_text
         cleaned = [d for d in cleaned if d.doc_id not in dropped]
         documents = [row for row in documents if row["doc_id"] not in dropped]
 
@@ -452,8 +454,10 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
                 for batch in shards(english, size=settings.batch_size, workers=workers)
             ]
             progress = StageProgress(logger, "annotate", len(english))
+            by_id = {d.doc_id: d for d in english}
             for docs_annotated, rejected_annotate in _gather(annotating, progress, lambda result: len(result[0]) + len(result[1])):
-                annotated += docs_annotated
+                # a task returns its own copy of each cleaned document: keep one copy of the texts
+                annotated += [replace(a, doc=by_id[a.doc.doc_id]) for a in docs_annotated]
                 rejections += rejected_annotate
             failed = {r.doc_id for r in rejections if r.stage is Stage.ANNOTATE}
             documents = [row for row in documents if row["doc_id"] not in failed]
@@ -490,7 +494,8 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
                 all_mentions = [*lake_mentions, *mentions]
                 entity_of = resolve_batch(_quoted(all_mentions), _quoted(read_previous_entities(data_dir)), alias_rules)
                 mentions = with_entity_ids(mentions, entity_of)
-                all_mentions = with_entity_ids(all_mentions, entity_of)
+                all_mentions = [*with_entity_ids(lake_mentions, entity_of), *mentions]  # the new rows once, not copied again
+                del lake_mentions
                 names, labels = alias_names(alias_rules)
                 entities = with_lineage(build_entities(all_mentions, names=names, labels=labels), lineage)
                 quotes = [row for a in annotated for row in quote_rows(a, lineage=lineage, entity_of=entity_of)]
@@ -504,6 +509,7 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
         frames = load_frames(documents, mentions, entities, loaded_doc_ids=current, all_mentions=all_mentions, run=run_checks)
         frames["quotes"] = quotes_frame(quotes, bodies, {row["entity_id"] for row in entities})
         gate(Stage.LOAD, frames)
+        del frames, all_mentions, spans  # checked; the tables are built from the rows alone
 
         summary.n_loaded, summary.n_mentions = len(documents), len(mentions)
         summary.n_duplicates = sum(1 for row in documents if row["duplicate_of"] is not None)
