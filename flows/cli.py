@@ -196,7 +196,9 @@ def _run(args: argparse.Namespace) -> int:
     # Worker processes take a few seconds to start; below MIN_FILES_FOR_PROCESSES files the
     # flow's own process is quicker.
     cores = os.cpu_count() or 1
-    processes = args.processes or (cores if count_files(inputs, stop_at=MIN_FILES_FOR_PROCESSES) >= MIN_FILES_FOR_PROCESSES else 1)
+    processes = args.processes
+    if processes is None:
+        processes = cores if count_files(inputs, stop_at=MIN_FILES_FOR_PROCESSES) >= MIN_FILES_FOR_PROCESSES else 1
     if processes < 1:
         print(f"newsetl: --processes must be at least 1, got {processes}", file=sys.stderr)
         return EXIT_ERROR

@@ -170,3 +170,9 @@ def test_clean_reads_html_gzip_and_warc(tmp_path: Path, capsys: pytest.CaptureFi
     assert records[2]["source_url"] == "https://example.com/storm"
     assert records[3]["removed"] == [{"line_no": 1, "text": "Home", "reason": "site_furniture"}]
     assert "https://example.com/nav: empty_body" in captured.err
+
+
+def test_run_with_no_worker_processes_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--processes", "0", "--data-dir", str(tmp_path)]) == 1
+    assert "--processes must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "lake").exists()
