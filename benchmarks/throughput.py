@@ -44,7 +44,7 @@ def spacy_alone(texts: list[str], *, floor: bool) -> float:
     """Seconds for spaCy alone over `texts` as a user would call it, in a fresh process."""
     code = f"""
 import sys, time, spacy
-texts = [line.replace("\\\\n", "\\n") for line in sys.stdin.read().split("\\0")]
+texts = sys.stdin.read().split("\\0")
 start = time.perf_counter()
 nlp = spacy.load({MODEL!r}{', exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"]' if floor else ''})
 {'nlp.enable_pipe("senter")' if floor else ''}

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -244,9 +244,10 @@ def _run_flow(args: argparse.Namespace, settings: Settings, inputs: list[str], *
     from flows.quality import QualityGateFailed
     from warehouse.lake import LakeError
 
+    workers = (args.workers or os.cpu_count() or 1) if dask else processes
     flow = etl_flow
     if dask:
-        flow = etl_flow.with_options(task_runner=dask_task_runner(address=args.dask_address, workers=args.workers))
+        flow = etl_flow.with_options(task_runner=dask_task_runner(address=args.dask_address, workers=workers))
     elif processes > 1:
         flow = etl_flow.with_options(task_runner=process_task_runner(workers=processes, model=settings.model))
     try:
@@ -259,7 +260,7 @@ def _run_flow(args: argparse.Namespace, settings: Settings, inputs: list[str], *
             min_body_chars=settings.min_body_chars,
             max_quarantined=settings.max_quarantined,
             aliases=str(settings.aliases) if settings.aliases else None,
-            workers=(args.workers or os.cpu_count() or 1) if dask else processes,
+            workers=workers,
         )
     except (ModelNotFound, AliasFileError) as error:
         print(f"newsetl: run failed: {error}", file=sys.stderr)
@@ -371,8 +372,6 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _compact(args: argparse.Namespace) -> int:
-    from datetime import timezone
-
     from warehouse.lake import Lake, LakeError
 
     settings = Settings.load(data_dir=args.data_dir)
@@ -385,9 +384,7 @@ def _compact(args: argparse.Namespace) -> int:
         print(f"newsetl: {settings.data_dir} is being loaded by {holder}; waiting for it to finish", file=sys.stderr)
 
     try:
-        with lake.lock(on_wait=waiting):
-            lake.check_version()
-            lake.recover()  # what an interrupted run left, as a run does first
+        with lake.writing(on_wait=waiting):  # as a run: version checked, leftovers of an interrupted one removed
             before = lake.file_counts()
             snapshot = lake.compact(f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-compact")
             after = lake.file_counts()

@@ -92,17 +92,15 @@ def _load_pipeline(model: str) -> Language:
     return nlp
 
 
-
-def preload(model: str | None) -> None:
+def preload(model: str) -> None:
     """Start-up of a task worker process: import the tasks and load the pipeline (errors are
     left for the annotate task to raise properly)."""
     import flows.pipeline  # noqa: F401  (the tasks sent to this process live there)
 
-    if model is not None:
-        try:
-            load_pipeline(model)
-        except ModelNotFound:
-            pass
+    try:
+        load_pipeline(model)
+    except ModelNotFound:
+        pass
 
 
 def model_version(model: str) -> str:

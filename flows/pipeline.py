@@ -11,7 +11,7 @@ import math
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timezone
@@ -54,6 +54,8 @@ from warehouse.duck import refresh_views
 from warehouse.lake import Lake
 
 T = TypeVar("T")
+#: What a stage task returns: its documents, its rejections, then anything else.
+R = TypeVar("R", bound=tuple[Any, ...])
 Row = dict[str, Any]
 PIPELINE_VERSION = version("newsetl")
 #: Most and fewest documents in one task when no batch size is set (see `shards`).
@@ -102,7 +104,7 @@ def dask_task_runner(*, address: str | None = None, workers: int | None = None) 
     return DaskTaskRunner(cluster_kwargs=cluster)
 
 
-def process_task_runner(*, workers: int, model: str | None) -> Any:
+def process_task_runner(*, workers: int, model: str) -> Any:
     """Prefect's ProcessPoolTaskRunner with `workers` processes, each loading the spaCy pipeline
     `model` once as it starts (while the flow process is still extracting)."""
     from prefect.task_runners import ProcessPoolTaskRunner
@@ -125,15 +127,16 @@ def _quoted(value: T) -> T:
     return cast(T, quote(value))
 
 
-def _gather(futures: list[PrefectFuture[T]], progress: StageProgress, count: Callable[[T], int]) -> list[T]:
-    """The results of `futures` in the order they were submitted (so tables do not depend on
-    the task runner), advancing `progress` by `count(result)` as each finishes, in any order."""
+def _gather(futures: list[PrefectFuture[R]], progress: StageProgress) -> list[R]:
+    """The results of a stage's `futures` in the order they were submitted (so tables do not
+    depend on the task runner), advancing `progress` as each finishes, in any order. Every stage
+    task returns (documents, rejections, ...): both count as handled."""
     position = {future.task_run_id: i for i, future in enumerate(futures)}
-    results: dict[int, T] = {}
+    results: dict[int, R] = {}
     for future in as_completed(futures):
         result = future.result()
         results[position[future.task_run_id]] = result
-        progress.advance(count(result))
+        progress.advance(len(result[0]) + len(result[1]))
     return [results[i] for i in range(len(futures))]
 
 
@@ -358,9 +361,7 @@ def etl_flow(
     def waiting(holder: str) -> None:
         logger.warning("data dir %s is being loaded by %s; waiting for it to finish", settings.data_dir, holder)
 
-    with lake.lock(on_wait=waiting):
-        lake.check_version()
-        leftovers = lake.recover()
+    with lake.writing(on_wait=waiting) as leftovers:
         if leftovers:
             logger.warning("removed %d leftovers of an interrupted run: %s", len(leftovers), ", ".join(p.name for p in leftovers))
         summary = _run(inputs, settings, workers=max(workers, 1))
@@ -392,10 +393,15 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
         with _timed(summary, "quality"):
             check = check_stage(stage, _quoted(frames), summary.run_id, params, data_dir)
         dq_rows.extend(check.dq_rows)
-        paths_by_id = {row["doc_id"]: row.get("source_path", "") for rows in frames.values() for row in rows if "doc_id" in row}
-        sha_by_id = {row["doc_id"]: row.get("input_sha256") for rows in frames.values() for row in rows if "doc_id" in row}
-        for doc_id, (reason, detail) in check.quarantined.items():
-            rejections.append(Rejection(paths_by_id.get(doc_id, ""), stage, reason, detail, doc_id, sha_by_id.get(doc_id)))
+        if check.quarantined:  # the input of each document set aside, from the last frame row naming it
+            inputs: dict[str, tuple[str, str | None]] = {}
+            for rows in frames.values():
+                for row in rows:
+                    if "doc_id" in row:
+                        inputs[row["doc_id"]] = (row.get("source_path", ""), row.get("input_sha256"))
+            for doc_id, (reason, detail) in check.quarantined.items():
+                path, sha = inputs.get(doc_id, ("", None))
+                rejections.append(Rejection(path, stage, reason, detail, doc_id, sha))
         return set(check.quarantined)
 
     try:
@@ -404,11 +410,11 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             recent_densities = read_recent_densities(data_dir)
             alias_rules = load_alias_rules(settings.data_dir, settings.aliases)
             raw: list[RawDoc] = []
-            # Batches are submitted to the flow's task runner (threads, or Dask workers with --dask)
-            # and gathered in order, so the output does not depend on the runner.
+            # Batches are submitted to the flow's task runner (threads, worker processes, or Dask
+            # workers) and gathered in order, so the output does not depend on the runner.
             extracting = [extract_batch.submit(batch, settings.max_file_bytes) for batch in shards(paths, size=settings.batch_size, workers=workers)]
             progress = StageProgress(logger, "extract", len(paths))
-            for docs, rejected in _gather(extracting, progress, lambda result: len(result[0]) + len(result[1])):
+            for docs, rejected in _gather(extracting, progress):
                 raw += docs
                 rejections += rejected
             plan = plan_run(raw, loaded, versions=versions)
@@ -424,7 +430,7 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             furniture = learn_furniture((d.source_path, d.text) for d in new)  # over the whole run's batch
             cleaning = [clean_batch.submit(batch, furniture) for batch in shards(new, size=settings.batch_size, workers=workers)]
             progress = StageProgress(logger, "clean", len(new))
-            for docs_clean, rejected_clean, batch_languages in _gather(cleaning, progress, lambda result: len(result[0]) + len(result[1])):
+            for docs_clean, rejected_clean, batch_languages in _gather(cleaning, progress):
                 cleaned += docs_clean
                 rejections += rejected_clean
                 languages.update(batch_languages)
@@ -455,7 +461,7 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             ]
             progress = StageProgress(logger, "annotate", len(english))
             by_id = {d.doc_id: d for d in english}
-            for docs_annotated, rejected_annotate in _gather(annotating, progress, lambda result: len(result[0]) + len(result[1])):
+            for docs_annotated, rejected_annotate in _gather(annotating, progress):
                 # a task returns its own copy of each cleaned document: keep one copy of the texts
                 annotated += [replace(a, doc=by_id[a.doc.doc_id]) for a in docs_annotated]
                 rejections += rejected_annotate

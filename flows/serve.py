@@ -18,9 +18,9 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 import urllib.error
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,20 @@ class Api:
             _refresh_prefect_settings()
 
 
+def connect_api() -> None:
+    """Check that the Prefect API in Prefect's settings answers.
+
+    Raises:
+        RuntimeError: it does not; the message says to check PREFECT_API_URL.
+    """
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        error = client.api_healthcheck()
+    if error is not None:
+        raise RuntimeError(f"the Prefect API does not answer: {error}; check PREFECT_API_URL")
+
+
 def _refresh_prefect_settings() -> None:
     """Make Prefect read PREFECT_API_URL again everywhere: its global settings were read when it
     was imported, and threads without a settings context of their own (the process pool's log
@@ -112,8 +126,6 @@ def start_api(*, timeout: float = 120) -> Api:
     api = Api()
     if get_current_settings().api.url is not None:
         def check() -> None:
-            from flows.warmup import connect_api
-
             try:
                 connect_api()
             except RuntimeError as error:

@@ -31,15 +31,3 @@ def warm_up(model: str | None) -> threading.Thread:
     thread = threading.Thread(target=work, name="newsetl-warm-up", daemon=True)
     thread.start()
     return thread
-
-
-def connect_api() -> None:
-    """Reach the Prefect API now: with no PREFECT_API_URL this boots the temporary server,
-    which the flow then reuses; with a server configured it checks that it answers."""
-    from prefect.client.orchestration import get_client
-
-    with get_client(sync_client=True) as client:
-        error = client.api_healthcheck()
-    if error is not None:
-        raise RuntimeError(f"the Prefect API does not answer: {error}; check PREFECT_API_URL")
-

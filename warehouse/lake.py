@@ -176,6 +176,18 @@ class Lake:
         finally:
             os.close(fd)  # closing the descriptor releases the lock
 
+    @contextmanager
+    def writing(self, *, on_wait: Any = None) -> Iterator[list[Path]]:
+        """Hold `lock()` for writing: check the lake's schema version, remove what an interrupted
+        commit left (`recover`) and yield what was removed.
+
+        Raises:
+            LakeError: the lake has another schema version (see `check_version`).
+        """
+        with self.lock(on_wait=on_wait):
+            self.check_version()
+            yield self.recover()
+
     def current_snapshot(self) -> Path | None:
         if not self.root.is_symlink():
             return None
