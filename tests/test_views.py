@@ -120,6 +120,24 @@ def test_entity_cooccurrence_per_day(lake: Lake) -> None:
     ]
 
 
+def test_entity_pairs_per_document(lake: Lake) -> None:
+    # d1 (r2) names e1 twice, e2 and e3 once; d2 names e1 and e2 and has no published date
+    assert _rows(lake, "select * from entity_pairs_by_document order by doc_id, entity_a, entity_b") == [
+        ("d1", date(2026, 11, 16), "e1", "Putin", "PERSON", "e2", "Erdogan", "PERSON", 2, 1),
+        ("d1", date(2026, 11, 16), "e1", "Putin", "PERSON", "e3", "Idlib", "PERSON", 2, 1),
+        ("d1", date(2026, 11, 16), "e2", "Erdogan", "PERSON", "e3", "Idlib", "PERSON", 1, 1),
+        ("d2", None, "e1", "Putin", "PERSON", "e2", "Erdogan", "PERSON", 1, 1),
+    ]
+
+
+def test_entity_pairs_per_sentence(lake: Lake) -> None:
+    assert _rows(lake, "select * from entity_pairs_by_sentence order by doc_id, sentence_id, entity_a, entity_b") == [
+        ("d1", 0, date(2026, 11, 16), "e1", "Putin", "PERSON", "e2", "Erdogan", "PERSON"),
+        ("d1", 1, date(2026, 11, 16), "e1", "Putin", "PERSON", "e3", "Idlib", "PERSON"),
+        ("d2", 0, None, "e1", "Putin", "PERSON", "e2", "Erdogan", "PERSON"),
+    ]
+
+
 def test_quarantine_by_reason(lake: Lake) -> None:
     assert _rows(lake, "select stage, reason, n_files, n_paths, n_runs from quarantine_by_reason order by stage, reason") == [
         ("clean", "empty_body", 1, 1, 1), ("extract", "binary", 1, 1, 1), ("extract", "empty", 2, 2, 1)]
@@ -135,6 +153,8 @@ def test_every_view_has_a_unique_key_and_no_null_keys(lake: Lake) -> None:
         "documents": "doc_id", "document_dates": "doc_id", "documents_per_source_day": "source, day",
         "top_entities_weekly": "week, entity_id", "entity_cooccurrence_daily": "day, entity_a, entity_b",
         "quarantine_by_reason": "stage, reason", "run_history": "run_id",
+        "entity_pairs_by_document": "doc_id, entity_a, entity_b",
+        "entity_pairs_by_sentence": "doc_id, sentence_id, entity_a, entity_b",
     }
     for view, key in keys.items():
         assert _rows(lake, f"select count(*) = count(distinct ({key})) from {view}") == [(True,)], view

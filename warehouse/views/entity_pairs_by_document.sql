@@ -1,34 +1,37 @@
 -- entity_pairs_by_document: one row per document and pair of different entities it mentions
 -- (entity_a < entity_b, so each pair once), with the document's date for trend queries.
+-- Names, labels and the date are joined once per document and entity, before the pairs are
+-- formed: a document with n entities has n*(n-1)/2 pairs, so joining after would cost far more.
 create or replace view entity_pairs_by_document as
 with per_document as (
-    select doc_id, entity_id, count(*) as n_mentions
+    select mentions.doc_id, mentions.entity_id, entities.name, entities.label, count(*) as n_mentions
     from mentions
-    group by doc_id, entity_id
+    inner join entities using (entity_id)
+    group by all
 ),
 
-pairs as (
-    select a.doc_id, a.entity_id as entity_a, b.entity_id as entity_b, a.n_mentions as n_mentions_a, b.n_mentions as n_mentions_b
-    from per_document a
-    join per_document b on a.doc_id = b.doc_id and a.entity_id < b.entity_id
+dated as (
+    select
+        per_document.*,
+        cast(coalesce(documents.published_at, documents.updated_at) as date) as article_date
+    from per_document
+    inner join documents using (doc_id)
 ),
 
 final as (
     select
-        pairs.doc_id,
-        cast(coalesce(documents.published_at, documents.updated_at) as date) as article_date,
-        pairs.entity_a,
-        ea.name as name_a,
-        ea.label as label_a,
-        pairs.entity_b,
-        eb.name as name_b,
-        eb.label as label_b,
-        pairs.n_mentions_a,
-        pairs.n_mentions_b
-    from pairs
-    join entities ea on ea.entity_id = pairs.entity_a
-    join entities eb on eb.entity_id = pairs.entity_b
-    join documents on documents.doc_id = pairs.doc_id
+        a.doc_id,
+        a.article_date,
+        a.entity_id as entity_a,
+        a.name as name_a,
+        a.label as label_a,
+        b.entity_id as entity_b,
+        b.name as name_b,
+        b.label as label_b,
+        a.n_mentions as n_mentions_a,
+        b.n_mentions as n_mentions_b
+    from dated as a
+    inner join per_document as b on a.doc_id = b.doc_id and a.entity_id < b.entity_id
 )
 
 select * from final;

@@ -1,32 +1,36 @@
 -- entity_pairs_by_sentence: one row per sentence and pair of different entities it mentions
 -- (entity_a < entity_b, so each pair once), with the document's date for trend queries.
+-- Names, labels and the date are joined once per sentence and entity, before the pairs are
+-- formed (see entity_pairs_by_document).
 create or replace view entity_pairs_by_sentence as
 with per_sentence as (
-    select distinct doc_id, sentence_id, entity_id
+    select distinct mentions.doc_id, mentions.sentence_id, mentions.entity_id, entities.name, entities.label
     from mentions
+    inner join entities using (entity_id)
 ),
 
-pairs as (
-    select a.doc_id, a.sentence_id, a.entity_id as entity_a, b.entity_id as entity_b
-    from per_sentence a
-    join per_sentence b on a.doc_id = b.doc_id and a.sentence_id = b.sentence_id and a.entity_id < b.entity_id
+dated as (
+    select
+        per_sentence.*,
+        cast(coalesce(documents.published_at, documents.updated_at) as date) as article_date
+    from per_sentence
+    inner join documents using (doc_id)
 ),
 
 final as (
     select
-        pairs.doc_id,
-        pairs.sentence_id,
-        cast(coalesce(documents.published_at, documents.updated_at) as date) as article_date,
-        pairs.entity_a,
-        ea.name as name_a,
-        ea.label as label_a,
-        pairs.entity_b,
-        eb.name as name_b,
-        eb.label as label_b
-    from pairs
-    join entities ea on ea.entity_id = pairs.entity_a
-    join entities eb on eb.entity_id = pairs.entity_b
-    join documents on documents.doc_id = pairs.doc_id
+        a.doc_id,
+        a.sentence_id,
+        a.article_date,
+        a.entity_id as entity_a,
+        a.name as name_a,
+        a.label as label_a,
+        b.entity_id as entity_b,
+        b.name as name_b,
+        b.label as label_b
+    from dated as a
+    inner join per_sentence as b
+        on a.doc_id = b.doc_id and a.sentence_id = b.sentence_id and a.entity_id < b.entity_id
 )
 
 select * from final;
