@@ -11,7 +11,8 @@ import math
 import os
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timezone
@@ -114,6 +115,22 @@ def process_task_runner(*, workers: int, model: str) -> Any:
     return ProcessPoolTaskRunner(max_workers=workers, initializer=preload, initargs=(model,))
 
 
+def release_workers() -> None:
+    """Stop the worker processes of the flow's process pool, once the last stage that runs on
+    them is done: each holds a spaCy pipeline (about 400 MiB) that the checks and the load, which
+    run in the flow's process, do not need. Other task runners are left as they are (threads hold
+    nothing of their own; a Dask cluster may be shared). Prefect's runner shuts the pool down
+    again as the flow ends, which is then a no-op."""
+    from prefect.context import FlowRunContext
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    context = FlowRunContext.get()
+    runner = context.task_runner if context is not None else None
+    executor = getattr(runner, "_executor", None)  # Prefect 3.8 keeps its ProcessPoolExecutor here
+    if isinstance(runner, ProcessPoolTaskRunner) and executor is not None:
+        executor.shutdown(wait=True)
+
+
 def new_run_id(now: datetime) -> str:
     """A sortable run id: UTC start time and a random suffix."""
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
@@ -127,17 +144,36 @@ def _quoted(value: T) -> T:
     return cast(T, quote(value))
 
 
-def _gather(futures: list[PrefectFuture[R]], progress: StageProgress) -> list[R]:
-    """The results of a stage's `futures` in the order they were submitted (so tables do not
-    depend on the task runner), advancing `progress` as each finishes, in any order. Every stage
-    task returns (documents, rejections, ...): both count as handled."""
-    position = {future.task_run_id: i for i, future in enumerate(futures)}
+def _gather(
+    submit: Callable[[list[T]], PrefectFuture[R]],
+    batches: Sequence[list[T]],
+    progress: StageProgress,
+    *,
+    ahead: int,
+    keep: Callable[[R], R] = lambda result: result,
+) -> list[R]:
+    """Run `submit` on each batch, with at most `ahead` tasks submitted and not yet finished,
+    and return what `keep` makes of each result, in the order of `batches` (so tables do not
+    depend on the task runner), advancing `progress` as each finishes, in any order.
+
+    Submitting a task serializes its arguments in the flow's process until a worker takes it,
+    and a finished future holds its result: a window of tasks, rather than all of them at once,
+    keeps memory to a few batches whatever the size of the run. Every stage task returns
+    (documents, rejections, ...): both count as handled."""
+    queue = deque(enumerate(batches))
+    running: dict[Any, tuple[int, PrefectFuture[R]]] = {}
     results: dict[int, R] = {}
-    for future in as_completed(futures):
-        result = future.result()
-        results[position[future.task_run_id]] = result
+    while queue or running:
+        while queue and len(running) < max(ahead, 1):
+            index, batch = queue.popleft()
+            future = submit(batch)
+            running[future.task_run_id] = (index, future)
+        finished = next(as_completed([future for _, future in running.values()]))
+        index, _ = running.pop(finished.task_run_id)
+        result = finished.result()
+        results[index] = keep(result)
         progress.advance(len(result[0]) + len(result[1]))
-    return [results[i] for i in range(len(futures))]
+    return [results[i] for i in range(len(batches))]
 
 
 def batched(items: Sequence[T], size: int) -> Iterator[list[T]]:
@@ -387,6 +423,7 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
 
     rejections: list[Rejection] = []
     dq_rows: list[Row] = []
+    ahead = 2 * workers  # tasks in flight per stage: one running and one waiting per worker
 
     def gate(stage: Stage, frames: dict[str, list[Row]]) -> set[str]:
         """Run a stage's checks; quarantine what they set aside and return those doc ids."""
@@ -412,11 +449,15 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             raw: list[RawDoc] = []
             # Batches are submitted to the flow's task runner (threads, worker processes, or Dask
             # workers) and gathered in order, so the output does not depend on the runner.
-            extracting = [extract_batch.submit(batch, settings.max_file_bytes) for batch in shards(paths, size=settings.batch_size, workers=workers)]
             progress = StageProgress(logger, "extract", len(paths))
-            for docs, rejected in _gather(extracting, progress):
+            extracted = _gather(
+                lambda batch: extract_batch.submit(batch, settings.max_file_bytes),
+                shards(paths, size=settings.batch_size, workers=workers), progress, ahead=ahead,
+            )
+            for docs, rejected in extracted:
                 raw += docs
                 rejections += rejected
+            del extracted
             plan = plan_run(raw, loaded, versions=versions)
             new = plan.process
             summary.n_skipped = len(plan.unchanged)
@@ -428,12 +469,16 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             cleaned: list[CleanDoc] = []
             languages: dict[str, str] = {}
             furniture = learn_furniture((d.source_path, d.text) for d in new)  # over the whole run's batch
-            cleaning = [clean_batch.submit(batch, furniture) for batch in shards(new, size=settings.batch_size, workers=workers)]
             progress = StageProgress(logger, "clean", len(new))
-            for docs_clean, rejected_clean, batch_languages in _gather(cleaning, progress):
+            cleaning = _gather(
+                lambda batch: clean_batch.submit(batch, furniture),
+                shards(new, size=settings.batch_size, workers=workers), progress, ahead=ahead,
+            )
+            for docs_clean, rejected_clean, batch_languages in cleaning:
                 cleaned += docs_clean
                 rejections += rejected_clean
                 languages.update(batch_languages)
+            del cleaning
             copies = dict(plan.exact_copies)
             originals = [(d.doc_id, d.cleaned.body) for d in cleaned if d.doc_id not in copies]
             if originals:  # a re-run with nothing new reads no bodies
@@ -455,16 +500,22 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             # loaded, flagged, and not annotated.
             english = [d for d in cleaned if d.doc_id not in copies and languages[d.doc_id] == "en"]
             annotated: list[AnnotatedDoc] = []
-            annotating = [
-                annotate_batch.submit(batch, settings.model, settings.batch_size or SPACY_BATCH)
-                for batch in shards(english, size=settings.batch_size, workers=workers)
-            ]
             progress = StageProgress(logger, "annotate", len(english))
             by_id = {d.doc_id: d for d in english}
-            for docs_annotated, rejected_annotate in _gather(annotating, progress):
+
+            def one_copy(result: tuple[list[AnnotatedDoc], list[Rejection]]) -> tuple[list[AnnotatedDoc], list[Rejection]]:
                 # a task returns its own copy of each cleaned document: keep one copy of the texts
-                annotated += [replace(a, doc=by_id[a.doc.doc_id]) for a in docs_annotated]
+                return [replace(a, doc=by_id[a.doc.doc_id]) for a in result[0]], result[1]
+
+            annotating = _gather(
+                lambda batch: annotate_batch.submit(batch, settings.model, settings.batch_size or SPACY_BATCH),
+                shards(english, size=settings.batch_size, workers=workers), progress, ahead=ahead, keep=one_copy,
+            )
+            release_workers()  # the stages left run in this process
+            for docs_annotated, rejected_annotate in annotating:
+                annotated += docs_annotated
                 rejections += rejected_annotate
+            del annotating, by_id
             failed = {r.doc_id for r in rejections if r.stage is Stage.ANNOTATE}
             documents = [row for row in documents if row["doc_id"] not in failed]
             sentences = [row for a in annotated for row in sentence_rows(a, lineage=lineage)]

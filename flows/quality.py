@@ -122,7 +122,10 @@ def _validate(
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": list(id_columns)},
         )
     )
-    frame = pd.DataFrame(list(rows)) if rows else pd.DataFrame(columns=list(columns))
+    # only the columns the suite reads (the rows carry whole table rows: bodies, lineage); a
+    # column missing from the rows stays missing, so that its expectations fail loudly
+    present = [c for c in columns if c in rows[0]] if rows else list(columns)
+    frame = pd.DataFrame(list(rows), columns=present) if rows else pd.DataFrame(columns=present)
     result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_id))
     identifier, validation_result = next(iter(result.run_results.items()))
     if docs:

@@ -1,14 +1,22 @@
-"""How a run splits its work: shards per worker, worker processes for large inputs, and the
-spaCy components a run does not need left out."""
+"""How a run splits its work: shards per worker, a window of tasks in flight, worker processes
+for large inputs (stopped once annotation is done), and the spaCy components a run does not need
+left out."""
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from pathlib import Path
 
+import psutil
 import spacy
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from flows.nlp import load_pipeline
-from flows.pipeline import MAX_SHARD_DOCS, shards
+from flows.pipeline import MAX_SHARD_DOCS, _gather, release_workers, shards
 from flows.settings import DEFAULT_MODEL, SAMPLE_CORPUS
 from flows.sources import count_files
 
@@ -53,3 +61,55 @@ def test_the_shared_tok2vec_is_left_out_and_entities_do_not_change() -> None:
     ents = [(e.start_char, e.end_char, e.label_) for e in full(text).ents]
     assert len(ents) > 20
     assert [(e.start_char, e.end_char, e.label_) for e in ner_only(text).ents] == ents
+
+
+_IN_FLIGHT = {"now": 0, "most": 0}
+_LOCK = threading.Lock()
+
+
+@task(cache_policy=NO_CACHE)
+def _slow_batch(batch: list[int]) -> tuple[list[int], list[int]]:
+    with _LOCK:
+        _IN_FLIGHT["now"] += 1
+        _IN_FLIGHT["most"] = max(_IN_FLIGHT["most"], _IN_FLIGHT["now"])
+    time.sleep(0.05 * (batch[0] % 3))  # finish out of order
+    with _LOCK:
+        _IN_FLIGHT["now"] -= 1
+    return [x * 10 for x in batch], []
+
+
+@task(cache_policy=NO_CACHE)
+def _worker_pid() -> int:
+    return os.getpid()
+
+
+def test_gather_keeps_a_window_of_tasks_in_flight_and_results_in_order() -> None:
+    counted: list[int] = []
+
+    class Progress:
+        def advance(self, n: int) -> None:
+            counted.append(n)
+
+    @flow(task_runner=ThreadPoolTaskRunner(max_workers=8))
+    def run() -> list[tuple[list[int], list[int]]]:
+        return _gather(_slow_batch.submit, shards(list(range(16)), size=2, workers=1), Progress(), ahead=2,  # type: ignore[arg-type]
+                       keep=lambda result: ([x + 1 for x in result[0]], result[1]))
+
+    _IN_FLIGHT.update(now=0, most=0)
+    results = run()
+    assert [x for docs, _ in results for x in docs] == [x * 10 + 1 for x in range(16)]
+    assert _IN_FLIGHT["most"] == 2  # never all eight batches at once, though 8 threads were free
+    assert sorted(counted) == [2] * 8
+
+
+def test_release_workers_stops_the_process_pool() -> None:
+    @flow(task_runner=ProcessPoolTaskRunner(max_workers=1))
+    def run() -> tuple[int, bool, bool]:
+        pid = _worker_pid.submit().result()
+        alive = psutil.pid_exists(pid)
+        release_workers()
+        return pid, alive, psutil.pid_exists(pid)
+
+    pid, alive_before, alive_after = run()
+    assert pid != os.getpid()
+    assert alive_before and not alive_after
