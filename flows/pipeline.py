@@ -14,7 +14,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
@@ -32,7 +32,7 @@ from flows.progress import StageProgress
 from flows.settings import Settings
 from flows.sources import discover, read_documents
 from schemas import QuarantineReason, RunStatus, Stage
-from transforms.annotate import annotate_documents
+from transforms.annotate import Annotation, annotate_texts
 from transforms.checks import (
     annotated_frame,
     documents_frame,
@@ -150,8 +150,8 @@ def _gather(
     progress: StageProgress,
     *,
     ahead: int,
-    keep: Callable[[R], R] = lambda result: result,
-) -> list[R]:
+    keep: Callable[[R], Any] = lambda result: result,
+) -> list[Any]:
     """Run `submit` on each batch, with at most `ahead` tasks submitted and not yet finished,
     and return what `keep` makes of each result, in the order of `batches` (so tables do not
     depend on the task runner), advancing `progress` as each finishes, in any order.
@@ -162,7 +162,7 @@ def _gather(
     (documents, rejections, ...): both count as handled."""
     queue = deque(enumerate(batches))
     running: dict[Any, tuple[int, PrefectFuture[R]]] = {}
-    results: dict[int, R] = {}
+    results: dict[int, Any] = {}
     while queue or running:
         while queue and len(running) < max(ahead, 1):
             index, batch = queue.popleft()
@@ -231,25 +231,25 @@ def clean_batch(docs: list[RawDoc], furniture: dict[str, frozenset[str]]) -> tup
 
 
 @task(name="annotate", cache_policy=NO_CACHE)
-def annotate_batch(docs: list[CleanDoc], model: str, batch_size: int) -> tuple[list[AnnotatedDoc], list[Rejection]]:
+def annotate_batch(bodies: list[tuple[str, str]], model: str, batch_size: int) -> tuple[list[tuple[str, Annotation]], list[tuple[str, str]]]:
+    """Annotate (doc_id, body) pairs. Only the bodies travel to the worker, and only the
+    annotations come back (not the whole documents, with their inputs and removed lines).
+    Returns (doc_id, annotation) of each document and (doc_id, error) of each that broke the model."""
     nlp = load_pipeline(model)
     with pipeline_lock():  # one batch at a time per process (see flows.nlp.PIPELINE_LOCK)
         try:
-            annotated = list(annotate_documents(nlp, docs, batch_size=batch_size))
-            rejections: list[Rejection] = []
+            done = list(zip([doc_id for doc_id, _ in bodies], annotate_texts(nlp, [body for _, body in bodies], batch_size=batch_size)))
+            failed: list[tuple[str, str]] = []
         except Exception:  # isolate the document that breaks the batch; the others go on
-            annotated, rejections = [], []
-            for doc in docs:
+            done, failed = [], []
+            for doc_id, body in bodies:
                 try:
-                    annotated.extend(annotate_documents(nlp, [doc], batch_size=1))
+                    done.extend((doc_id, annotation) for annotation in annotate_texts(nlp, [body], batch_size=1))
                 except Exception as error:  # noqa: BLE001 - any model failure is a quarantine reason
-                    rejections.append(
-                        Rejection(doc.source_path, Stage.ANNOTATE, QuarantineReason.ANNOTATION_ERROR,
-                                  f"{type(error).__name__}: {error}", doc.doc_id, doc.raw.input_sha256)
-                    )
-    n_mentions = sum(len(a.mentions) for a in annotated)
-    get_run_logger().info("annotate: %d documents -> %d mentions, %d quarantined", len(docs), n_mentions, len(rejections))
-    return annotated, rejections
+                    failed.append((doc_id, f"{type(error).__name__}: {error}"))
+    n_mentions = sum(len(annotation[1]) for _, annotation in done)
+    get_run_logger().info("annotate: %d documents -> %d mentions, %d quarantined", len(bodies), n_mentions, len(failed))
+    return done, failed
 
 
 @task(name="quality-gate", cache_policy=NO_CACHE)
@@ -503,13 +503,17 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             progress = StageProgress(logger, "annotate", len(english))
             by_id = {d.doc_id: d for d in english}
 
-            def one_copy(result: tuple[list[AnnotatedDoc], list[Rejection]]) -> tuple[list[AnnotatedDoc], list[Rejection]]:
-                # a task returns its own copy of each cleaned document: keep one copy of the texts
-                return [replace(a, doc=by_id[a.doc.doc_id]) for a in result[0]], result[1]
+            def attach(result: tuple[list[tuple[str, Annotation]], list[tuple[str, str]]]) -> tuple[list[AnnotatedDoc], list[Rejection]]:
+                done, failed = result
+                return (
+                    [AnnotatedDoc(by_id[doc_id], *annotation) for doc_id, annotation in done],
+                    [Rejection(by_id[doc_id].source_path, Stage.ANNOTATE, QuarantineReason.ANNOTATION_ERROR, detail, doc_id, by_id[doc_id].raw.input_sha256)
+                     for doc_id, detail in failed],
+                )
 
             annotating = _gather(
-                lambda batch: annotate_batch.submit(batch, settings.model, settings.batch_size or SPACY_BATCH),
-                shards(english, size=settings.batch_size, workers=workers), progress, ahead=ahead, keep=one_copy,
+                lambda batch: annotate_batch.submit([(d.doc_id, d.cleaned.body) for d in batch], settings.model, settings.batch_size or SPACY_BATCH),
+                shards(english, size=settings.batch_size, workers=workers), progress, ahead=ahead, keep=attach,
             )
             release_workers()  # the stages left run in this process
             for docs_annotated, rejected_annotate in annotating:

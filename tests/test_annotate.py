@@ -92,3 +92,25 @@ def test_a_name_after_a_role_noun_is_a_person() -> None:
     assert not person_cue(words, 6, 8) and not person_cue(words, 0, 1)
     doc = _doc_with_ents("Political analyst Samer Khlioui said so.", [(2, 4, "ORG")])
     assert [(e.text, e.label_) for e in doc.ents] == [("Samer Khlioui", "PERSON")]
+
+
+def test_records_cross_processes_intact() -> None:
+    """Worker results are pickled; each record comes back equal, with its nested records."""
+    import pickle
+
+    from schemas.reasons import QuarantineReason, RemovalReason, Stage
+    from transforms.records import (
+        AnnotatedDoc, CleanDoc, Cleaned, Lineage, MentionSpan, PageMeta, QuoteSpan, RawDoc, Rejection, RemovedLine, SentenceSpan,
+    )
+
+    raw = RawDoc("in/a.html", "d1", "Text", "utf-8", 4, "0" * 64, PageMeta(title="T", tags=("x", "y")))
+    cleaned = Cleaned("Body.", (RemovedLine(2, "Sign up", RemovalReason.NEWSLETTER_PROMPT),), title="T", tags=("x",))
+    mention = MentionSpan(0, 4, "Body", "PERSON", 0, "body", is_person=True)
+    records = [
+        AnnotatedDoc(CleanDoc(raw, cleaned), (SentenceSpan(0, 5),), (mention,), (QuoteSpan(0, 4, "Body", 0),)),
+        Rejection("in/b.txt", Stage.ANNOTATE, QuarantineReason.ANNOTATION_ERROR, "ValueError", "d2", None),
+        Lineage("r1", "0.1.0", "m==1"),
+    ]
+    for record in records:
+        back = pickle.loads(pickle.dumps(record))
+        assert back == record and type(back) is type(record)

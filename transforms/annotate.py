@@ -17,7 +17,7 @@ from spacy.tokens import Doc, Span
 from schemas.reasons import ENTITY_LABELS
 from transforms.entities import HONORIFICS, compare_tokens, entity_key, is_acronym, resolve_in_document
 from transforms.quotes import find_quotes
-from transforms.records import AnnotatedDoc, CleanDoc, MentionSpan, SentenceSpan
+from transforms.records import AnnotatedDoc, CleanDoc, MentionSpan, QuoteSpan, SentenceSpan
 
 _LEADING_DROP: Final[frozenset[str]] = frozenset({"the", "a", "an"}) | HONORIFICS | {h + "." for h in HONORIFICS}
 _TRAILING_DROP: Final[frozenset[str]] = frozenset({"'s", "’s", "'", "’"})
@@ -110,19 +110,28 @@ def doc_spans(doc: Doc) -> tuple[tuple[SentenceSpan, ...], tuple[MentionSpan, ..
     return tuple(sentences), mentions
 
 
-def annotate_documents(nlp: Language, docs: Iterable[CleanDoc], *, batch_size: int = 64) -> Iterator[AnnotatedDoc]:
-    """Run `nlp` over the bodies of `docs` in batches and yield annotated documents in order.
+#: What annotating one body gives: its sentences, mentions and quotations.
+Annotation = tuple[tuple[SentenceSpan, ...], tuple[MentionSpan, ...], tuple[QuoteSpan, ...]]
+
+
+def annotate_texts(nlp: Language, texts: Iterable[str], *, batch_size: int = 64) -> Iterator[Annotation]:
+    """Run `nlp` over `texts` (cleaned bodies) in batches and yield each one's annotation, in order.
 
     Each batch runs inside `nlp.memory_zone()` so the vocabulary does not grow over long runs.
-    Quotations and their speakers come from `find_quotes`. An empty body gives no sentences,
+    Quotations and their speakers come from `find_quotes`. An empty text gives no sentences,
     mentions or quotes.
     """
-    docs = list(docs)
-    for offset in range(0, len(docs), batch_size):
-        batch = docs[offset : offset + batch_size]
+    texts = list(texts)
+    for offset in range(0, len(texts), batch_size):
+        batch = texts[offset : offset + batch_size]
         with nlp.memory_zone():
-            pairs = nlp.pipe(((d.cleaned.body, d) for d in batch), as_tuples=True, batch_size=batch_size)
-            for spacy_doc, clean_doc in pairs:
+            for spacy_doc, text in zip(nlp.pipe(batch, batch_size=batch_size), batch):
                 sentences, mentions = doc_spans(spacy_doc)
-                quotes = find_quotes(clean_doc.cleaned.body, mentions)
-                yield AnnotatedDoc(doc=clean_doc, sentences=sentences, mentions=mentions, quotes=quotes)
+                yield sentences, mentions, find_quotes(text, mentions)
+
+
+def annotate_documents(nlp: Language, docs: Iterable[CleanDoc], *, batch_size: int = 64) -> Iterator[AnnotatedDoc]:
+    """`annotate_texts` over the bodies of `docs`, as annotated documents in order."""
+    docs = list(docs)
+    for doc, (sentences, mentions, quotes) in zip(docs, annotate_texts(nlp, (d.cleaned.body for d in docs), batch_size=batch_size)):
+        yield AnnotatedDoc(doc=doc, sentences=sentences, mentions=mentions, quotes=quotes)

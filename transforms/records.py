@@ -6,12 +6,32 @@ and can be tested with a value in and a value out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import date, datetime
+from typing import TypeVar
 
 from schemas.reasons import QuarantineReason, RemovalReason, Stage
 
+_Record = TypeVar("_Record", bound=type)
 
+
+def _pickled_by_fields(cls: _Record) -> _Record:
+    """Pickle instances of the dataclass `cls` as its constructor and field values.
+
+    Records cross process boundaries by the hundred thousand (worker results, loaded in the
+    flow's process, where it is serial work). The pickling support `dataclass(slots=True)`
+    generates looks the fields up again for every object; this loads about a third faster."""
+    names = tuple(f.name for f in fields(cls))
+
+    def __reduce__(self: object) -> tuple[Callable[..., object], tuple[object, ...]]:
+        return cls, tuple([getattr(self, name) for name in names])
+
+    cls.__reduce__ = __reduce__  # type: ignore[assignment, method-assign]
+    return cls
+
+
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Rejection:
     """A document set aside with a reason: data for the `quarantine` table, not an exception."""
@@ -24,6 +44,7 @@ class Rejection:
     input_sha256: str | None = None  # of the input file's bytes, when they were read
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Lineage:
     """Who wrote a row: the run and the two versions that decide whether a document is reprocessed
@@ -43,6 +64,7 @@ class Lineage:
         return {"run_id": self.run_id, "pipeline_version": self.pipeline_version, "model_version": self.model_version}
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class PageMeta:
     """What an HTML page says about itself (trafilatura's metadata, htmldate's dates)."""
@@ -57,6 +79,7 @@ class PageMeta:
     tags: tuple[str, ...] = ()
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class RawDoc:
     """A decoded input file (extract stage output).
@@ -74,6 +97,7 @@ class RawDoc:
     page: PageMeta | None = None
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class RemovedLine:
     """A non-blank input line left out of the body, with its 1-based line number and reason."""
@@ -83,6 +107,7 @@ class RemovedLine:
     reason: RemovalReason
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Cleaned:
     """What the cleaner makes of one text: metadata, the body and every removed line."""
@@ -101,6 +126,7 @@ class Cleaned:
     source_url: str | None = None
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class CleanDoc:
     """A cleaned document (clean stage output)."""
@@ -117,6 +143,7 @@ class CleanDoc:
         return self.raw.source_path
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class SentenceSpan:
     """A sentence as character offsets into the body (end exclusive)."""
@@ -125,6 +152,7 @@ class SentenceSpan:
     end_char: int
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class MentionSpan:
     """A named-entity mention: offsets into the body (end exclusive), text, label, the entity key
@@ -139,6 +167,7 @@ class MentionSpan:
     is_person: bool = False
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class QuoteSpan:
     """A quotation: offsets of the quoted text (marks excluded), the speaker as written and the
@@ -150,6 +179,7 @@ class QuoteSpan:
     speaker_mention: int | None
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class AnnotatedDoc:
     """A cleaned document with its sentences and mentions (annotate stage output)."""
