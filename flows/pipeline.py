@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -44,7 +44,7 @@ from transforms.checks import (
     sentences_frame,
 )
 from transforms.clean import clean_document
-from transforms.dedup import LoadedDoc, find_near_duplicates, plan_run
+from transforms.dedup import LoadedDoc, find_near_duplicates, minhash, plan_run
 from transforms.entities import build_entities, build_entity_aliases, entity_key
 from transforms.language import detect_language
 from transforms.furniture import furniture_for, learn_furniture
@@ -53,6 +53,9 @@ from transforms.resolve import AliasRules, alias_names, key_stats, resolve_entit
 from transforms.rows import document_row, mention_rows, quarantine_row, quote_rows, removed_line_rows, sentence_rows, with_entity_ids, with_lineage
 from warehouse.duck import refresh_views
 from warehouse.lake import Lake
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
 
 T = TypeVar("T")
 #: What a stage task returns: its documents, its rejections, then anything else.
@@ -215,8 +218,12 @@ def extract_batch(paths: list[str], max_bytes: int) -> tuple[list[RawDoc], list[
 
 
 @task(name="clean", cache_policy=NO_CACHE)
-def clean_batch(docs: list[RawDoc], furniture: dict[str, frozenset[str]]) -> tuple[list[CleanDoc], list[Rejection], dict[str, str]]:
-    """Clean a batch; also the language of each cleaned body (doc_id -> ISO 639-1 code)."""
+def clean_batch(
+    docs: list[RawDoc], furniture: dict[str, frozenset[str]]
+) -> tuple[list[CleanDoc], list[Rejection], dict[str, str], dict[str, LeanMinHash]]:
+    """Clean a batch; also the language of each cleaned body (doc_id -> ISO 639-1 code) and
+    the MinHash signature of each body that has words, for near-duplicate detection (made here,
+    on the workers, rather than one by one in the flow's process)."""
     cleaned: list[CleanDoc] = []
     rejections: list[Rejection] = []
     for doc in docs:
@@ -226,8 +233,9 @@ def clean_batch(docs: list[RawDoc], furniture: dict[str, frozenset[str]]) -> tup
         else:
             rejections.append(result)
     languages = {d.doc_id: detect_language(d.cleaned.body) for d in cleaned}
+    signatures = {d.doc_id: minhash(d.cleaned.body) for d in cleaned if d.cleaned.body.strip()}
     get_run_logger().info("clean: %d documents -> %d cleaned, %d quarantined", len(docs), len(cleaned), len(rejections))
-    return cleaned, rejections, languages
+    return cleaned, rejections, languages, signatures
 
 
 @task(name="annotate", cache_policy=NO_CACHE)
@@ -474,15 +482,18 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
                 lambda batch: clean_batch.submit(batch, furniture),
                 shards(new, size=settings.batch_size, workers=workers), progress, ahead=ahead,
             )
-            for docs_clean, rejected_clean, batch_languages in cleaning:
+            signatures: dict[str, LeanMinHash] = {}
+            for docs_clean, rejected_clean, batch_languages, batch_signatures in cleaning:
                 cleaned += docs_clean
                 rejections += rejected_clean
                 languages.update(batch_languages)
+                signatures.update(batch_signatures)
             del cleaning
             copies = dict(plan.exact_copies)
             originals = [(d.doc_id, d.cleaned.body) for d in cleaned if d.doc_id not in copies]
             if originals:  # a re-run with nothing new reads no bodies
-                copies.update(find_near_duplicates(originals, read_original_bodies(data_dir)))
+                copies.update(find_near_duplicates(originals, read_original_bodies(data_dir), signatures=signatures))
+            del signatures
             ingested_at = datetime.now(timezone.utc)
             documents = [
                 document_row(d, language=languages[d.doc_id], lineage=lineage, ingested_at=ingested_at, duplicate_of=copies.get(d.doc_id))

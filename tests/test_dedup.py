@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.dedup import LoadedDoc, copy_id, find_near_duplicates, plan_run, shingles
+from transforms.dedup import LoadedDoc, copy_id, find_near_duplicates, minhash, plan_run, shingles
 from transforms.extract import extract_document
 from transforms.records import RawDoc
 
@@ -94,6 +94,17 @@ def test_a_syndicated_copy_with_an_edited_sentence_is_a_near_duplicate_of_the_fi
     unrelated = "The pound fell to $1.20 against the dollar, a level last seen in 1985, traders said on Monday in London."
     copies = find_near_duplicates([("b", syndicated), ("c", unrelated), ("d", syndicated)], [("a", WIRE)])
     assert copies == {"b": "a", "d": "a"}
+
+
+def test_signatures_made_elsewhere_give_the_same_copies_and_survive_pickling() -> None:
+    import pickle
+
+    syndicated = WIRE.replace("on Thursday", "on Thursday evening")
+    candidates = [("b", syndicated), ("c", "The pound fell to $1.20 against the dollar, traders said in London.")]
+    made = {doc_id: pickle.loads(pickle.dumps(minhash(body))) for doc_id, body in candidates}  # as from a clean task
+    assert find_near_duplicates(candidates, [("a", WIRE)], signatures=made) == {"b": "a"}
+    assert find_near_duplicates(candidates, [("a", WIRE)]) == {"b": "a"}
+    assert minhash(WIRE).jaccard(minhash(syndicated)) > 0.7 > minhash(WIRE).jaccard(made["c"])
 
 
 def test_within_a_run_the_first_copy_is_the_original() -> None:

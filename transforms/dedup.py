@@ -14,15 +14,16 @@ copies of either kind are loaded but not annotated.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from transforms.extract import content_id
 from transforms.records import RawDoc
 
 if TYPE_CHECKING:  # datasketch imports scipy (about 1 s): imported where signatures are made
-    from datasketch import MinHash
+    from datasketch import LeanMinHash
 
 #: Words per shingle: long enough that two unrelated articles share few shingles.
 SHINGLE_WORDS: Final[int] = 5
@@ -98,13 +99,24 @@ def shingles(text: str, *, size: int = SHINGLE_WORDS) -> set[str]:
     return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
-def minhash(text: str) -> MinHash:
-    """The MinHash signature of a text's shingles (same seed everywhere, so signatures compare)."""
+@lru_cache(maxsize=1)
+def _permutations() -> tuple[Any, str]:
+    """The permutations (and hashing scheme) every signature uses: drawn once, not per text."""
     from datasketch import MinHash
 
-    signature = MinHash(num_perm=NUM_PERM, seed=_SEED)
+    template = MinHash(num_perm=NUM_PERM, seed=_SEED)
+    return template.permutations, template.scheme
+
+
+def minhash(text: str) -> LeanMinHash:
+    """The MinHash signature of a text's shingles (same seed everywhere, so signatures compare),
+    in datasketch's compact form, which pickles small (clean tasks return them)."""
+    from datasketch import LeanMinHash, MinHash
+
+    permutations, scheme = _permutations()
+    signature = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=permutations, scheme=scheme)
     signature.update_batch([s.encode("utf-8") for s in sorted(shingles(text))])
-    return signature
+    return LeanMinHash(signature)
 
 
 def find_near_duplicates(
@@ -112,23 +124,27 @@ def find_near_duplicates(
     earlier: Iterable[tuple[str, str]],
     *,
     threshold: float = NEAR_DUPLICATE_THRESHOLD,
+    signatures: Mapping[str, LeanMinHash] | None = None,
 ) -> dict[str, str]:
     """Which candidate bodies nearly copy an earlier body or a preceding candidate.
 
     Input: (doc_id, body) of this run's documents in input order, and of documents already
-    loaded (not copies themselves). Output: doc_id -> doc_id of the first document it copies
-    (earliest loaded, then input order). A document never copies itself; empty bodies copy nothing.
+    loaded (not copies themselves); `signatures` may hold the candidates' `minhash` already
+    (computed where the bodies were cleaned), by doc_id. Output: doc_id -> doc_id of the first
+    document it copies (earliest loaded, then input order). A document never copies itself;
+    empty bodies copy nothing.
     """
+    signatures = signatures or {}
     from datasketch import MinHashLSH
 
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-    signatures: dict[str, MinHash] = {}
+    remembered: dict[str, LeanMinHash] = {}
     order: dict[str, int] = {}
 
-    def remember(doc_id: str, signature: MinHash) -> None:
+    def remember(doc_id: str, signature: LeanMinHash) -> None:
         if doc_id not in order:
             lsh.insert(doc_id, signature)
-            signatures[doc_id] = signature
+            remembered[doc_id] = signature
             order[doc_id] = len(order)
 
     for doc_id, body in earlier:
@@ -138,8 +154,8 @@ def find_near_duplicates(
     for doc_id, body in candidates:
         if not body.strip():
             continue
-        signature = minhash(body)
-        hits = [h for h in lsh.query(signature) if h != doc_id and signature.jaccard(signatures[h]) >= threshold]
+        signature = signatures[doc_id] if doc_id in signatures else minhash(body)
+        hits = [h for h in lsh.query(signature) if h != doc_id and signature.jaccard(remembered[h]) >= threshold]
         if hits:
             copies[doc_id] = min(hits, key=order.__getitem__)
         else:
