@@ -321,7 +321,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from flows.nlp import ModelNotFound, check_model
     from flows.serve import ServerNotStarted, serve, start_local_server
-    from flows.sources import InputNotFound, check_inputs, count_files
+    from flows.sources import InputNotFound, check_inputs
 
     settings = Settings.load(data_dir=args.data_dir, model=args.model)
     try:

@@ -32,7 +32,7 @@ from flows.progress import StageProgress
 from flows.settings import Settings
 from flows.sources import discover, read_documents
 from schemas import QuarantineReason, RunStatus, Stage
-from transforms.annotate import Annotation, annotate_texts
+from transforms.annotate import Annotation, annotate_bodies
 from transforms.checks import (
     annotated_frame,
     documents_frame,
@@ -245,16 +245,7 @@ def annotate_batch(bodies: list[tuple[str, str]], model: str, batch_size: int) -
     Returns (doc_id, annotation) of each document and (doc_id, error) of each that broke the model."""
     nlp = load_pipeline(model)
     with pipeline_lock():  # one batch at a time per process (see flows.nlp.PIPELINE_LOCK)
-        try:
-            done = list(zip([doc_id for doc_id, _ in bodies], annotate_texts(nlp, [body for _, body in bodies], batch_size=batch_size)))
-            failed: list[tuple[str, str]] = []
-        except Exception:  # isolate the document that breaks the batch; the others go on
-            done, failed = [], []
-            for doc_id, body in bodies:
-                try:
-                    done.extend((doc_id, annotation) for annotation in annotate_texts(nlp, [body], batch_size=1))
-                except Exception as error:  # noqa: BLE001 - any model failure is a quarantine reason
-                    failed.append((doc_id, f"{type(error).__name__}: {error}"))
+        done, failed = annotate_bodies(nlp, bodies, batch_size=batch_size)
     n_mentions = sum(len(annotation[1]) for _, annotation in done)
     get_run_logger().info("annotate: %d documents -> %d mentions, %d quarantined", len(bodies), n_mentions, len(failed))
     return done, failed

@@ -117,20 +117,20 @@ def test_a_failed_critical_expectation_stops_the_run_and_loads_nothing(
 def test_a_rerun_does_not_call_spacy_and_new_files_are_the_only_ones_processed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flows.pipeline
+    import transforms.annotate
 
     inputs = tmp_path / "in"
     shutil.copytree(SAMPLE_CORPUS, inputs)
     data_dir = tmp_path / "data"
     assert main(["run", str(inputs), "--data-dir", str(data_dir)]) == 0
     annotated: list[str] = []
-    real = flows.pipeline.annotate_texts
+    real = transforms.annotate.annotate_texts
 
     def counting(nlp: object, texts: list[str], **kwargs: object) -> object:
         annotated.extend(texts)
         return real(nlp, texts, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(flows.pipeline, "annotate_texts", counting)
+    monkeypatch.setattr(transforms.annotate, "annotate_texts", counting)
     assert main(["run", str(inputs), "--data-dir", str(data_dir)]) == 0
     assert annotated == []
     from transforms.clean import clean_text

@@ -125,9 +125,31 @@ def annotate_texts(nlp: Language, texts: Iterable[str], *, batch_size: int = 64)
     for offset in range(0, len(texts), batch_size):
         batch = texts[offset : offset + batch_size]
         with nlp.memory_zone():
-            for spacy_doc, text in zip(nlp.pipe(batch, batch_size=batch_size), batch):
+            for spacy_doc, text in nlp.pipe(((text, text) for text in batch), as_tuples=True, batch_size=batch_size):
                 sentences, mentions = doc_spans(spacy_doc)
                 yield sentences, mentions, find_quotes(text, mentions)
+
+
+def annotate_bodies(
+    nlp: Language, bodies: Sequence[tuple[str, str]], *, batch_size: int = 64
+) -> tuple[list[tuple[str, Annotation]], list[tuple[str, str]]]:
+    """`annotate_texts` over (doc_id, body) pairs, isolating the documents the model fails on.
+
+    Output: (doc_id, annotation) of each document in order, and (doc_id, "ErrorType: message")
+    of each document that raised; when a batch raises, its documents are annotated one by one so
+    that the others still go through. Empty input gives two empty lists.
+    """
+    try:
+        return list(zip([doc_id for doc_id, _ in bodies], annotate_texts(nlp, [body for _, body in bodies], batch_size=batch_size))), []
+    except Exception:  # noqa: BLE001 - isolate the document that breaks the batch
+        done: list[tuple[str, Annotation]] = []
+        failed: list[tuple[str, str]] = []
+        for doc_id, body in bodies:
+            try:
+                done.extend((doc_id, annotation) for annotation in annotate_texts(nlp, [body], batch_size=1))
+            except Exception as error:  # noqa: BLE001 - any model failure is a quarantine reason
+                failed.append((doc_id, f"{type(error).__name__}: {error}"))
+        return done, failed
 
 
 def annotate_documents(nlp: Language, docs: Iterable[CleanDoc], *, batch_size: int = 64) -> Iterator[AnnotatedDoc]:

@@ -14,9 +14,9 @@ copies of either kind are loaded but not annotated.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 
 from transforms.extract import content_id
@@ -134,9 +134,9 @@ def find_near_duplicates(
     document it copies (earliest loaded, then input order). A document never copies itself;
     empty bodies copy nothing.
     """
-    signatures = signatures or {}
     from datasketch import MinHashLSH
 
+    signatures = signatures or {}
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
     remembered: dict[str, LeanMinHash] = {}
     order: dict[str, int] = {}
