@@ -45,7 +45,7 @@ from transforms.checks import (
 )
 from transforms.clean import clean_document
 from transforms.dedup import LoadedDoc, find_near_duplicates, minhash, plan_run
-from transforms.entities import build_entities, build_entity_aliases, entity_key
+from transforms.entities import build_entities, build_entity_aliases, build_sentence_entities, entity_key
 from transforms.language import detect_language
 from transforms.furniture import furniture_for, learn_furniture
 from transforms.records import AnnotatedDoc, CleanDoc, Lineage, RawDoc, Rejection
@@ -287,7 +287,7 @@ def read_recent_densities(data_dir: str) -> list[float]:
 @task(name="read-lake-mentions", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
 def read_current_mentions(data_dir: str) -> list[Row]:
     """The mentions entities are built from: each loaded document's latest run."""
-    mentions = Lake(Path(data_dir)).current_rows("mentions", columns=["doc_id", "text", "label", "entity_key"])
+    mentions = Lake(Path(data_dir)).current_rows("mentions", columns=["doc_id", "sentence_id", "text", "label", "entity_key"])
     for row in mentions:  # loaded before mentions had entity_key: the key of the text itself
         row["entity_key"] = row["entity_key"] or entity_key(row["text"])
     return mentions
@@ -563,13 +563,17 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
                 entities = with_lineage(build_entities(all_mentions, names=names, labels=labels), lineage)
                 quotes = [row for a in annotated for row in quote_rows(a, lineage=lineage, entity_of=entity_of)]
                 tables.update(
-                    mentions=mentions, entities=entities, entity_aliases=with_lineage(build_entity_aliases(all_mentions), lineage), quotes=quotes
+                    mentions=mentions, entities=entities, entity_aliases=with_lineage(build_entity_aliases(all_mentions), lineage), quotes=quotes,
+                    sentence_entities=with_lineage(build_sentence_entities(all_mentions, entities), lineage),
                 )
             summary.n_entities = len(entities)
         else:
             all_mentions, entities = [], []
             summary.n_entities = Lake(settings.data_dir).read("entities", columns=["entity_id"]).num_rows
-        frames = load_frames(documents, mentions, entities, loaded_doc_ids=current, all_mentions=all_mentions, run=run_checks)
+        frames = load_frames(
+            documents, mentions, entities, loaded_doc_ids=current, all_mentions=all_mentions,
+            sentence_entities=tables.get("sentence_entities", ()), run=run_checks,
+        )
         frames["quotes"] = quotes_frame(quotes, bodies, {row["entity_id"] for row in entities})
         gate(Stage.LOAD, frames)
         del frames, all_mentions, spans  # checked; the tables are built from the rows alone

@@ -157,6 +157,8 @@ CONTRACT: Final[Mapping[Stage, tuple[Expectation, ...]]] = {
            or_equal=True, id_column="entity_id", why="an entity cannot be in more documents than it has mentions"),
         _e("entities", "ExpectColumnValuesToBeInSet", column="counts_match_mentions", value_set=_TRUE,
            id_column="entity_id", why="entity counts agree with the mentions table"),
+        _e("entities", "ExpectColumnValuesToBeInSet", column="counts_match_sentences", value_set=_TRUE,
+           id_column="entity_id", why="sentence_entities counts every mention of the entity, under its name and label"),
         _e("run", "ExpectColumnValuesToBeBetween", column="quarantined_fraction", max_value=Param("max_quarantined"),
            id_column="quarantined", why="too many inputs rejected: the batch itself is probably broken (--max-quarantined)"),
         _e("run", "ExpectColumnValuesToBeBetween", column="entity_density_ratio", min_value=0.5, id_column="run_id",

@@ -13,7 +13,7 @@ from typing import Any, Final
 import pyarrow as pa
 
 #: Version of the table layout, stored in each Parquet file's metadata.
-SCHEMA_VERSION: Final[str] = "3"  # 3: lineage (versions, input hash, run) on every table
+SCHEMA_VERSION: Final[str] = "4"  # 3: lineage (versions, input hash, run) on every table; 4: sentence_entities
 
 
 def _field(name: str, type_: pa.DataType, description: str, *, nullable: bool = False) -> pa.Field:
@@ -123,6 +123,21 @@ ENTITY_ALIASES: Final[pa.Schema] = pa.schema(
 )
 """One row per surface form and key of an entity; also the key -> entity map later runs keep."""
 
+SENTENCE_ENTITIES: Final[pa.Schema] = pa.schema(
+    [
+        _field("doc_id", pa.string(), "document the sentence is in"),
+        _field("sentence_id", pa.int32(), "sentence (sentences.sentence_id)"),
+        _field("entity_id", pa.string(), "canonical entity mentioned in the sentence (entities.entity_id)"),
+        _field("name", pa.string(), "the entity's display name (entities.name)"),
+        _field("label", pa.string(), "the entity's label (entities.label)"),
+        _field("n_mentions", pa.int32(), "mentions of the entity in the sentence"),
+        _field("run_id", pa.string(), "run that recomputed the table (the last run that loaded documents)"),
+        *_versions("recomputed the table; the mentions counted may come from earlier versions"),
+    ]
+)
+"""One row per sentence and entity it mentions, over the mentions the views show, recomputed with
+`entities` at every run that loads documents: the pair and co-occurrence views self-join it."""
+
 QUOTES: Final[pa.Schema] = pa.schema(
     [
         _field("doc_id", pa.string(), "document the quotation is in"),
@@ -217,6 +232,7 @@ TABLES: Final[Mapping[str, pa.Schema]] = {
     "mentions": MENTIONS,
     "entities": ENTITIES,
     "entity_aliases": ENTITY_ALIASES,
+    "sentence_entities": SENTENCE_ENTITIES,
     "quotes": QUOTES,
     "removed_lines": REMOVED_LINES,
     "quarantine": QUARANTINE,

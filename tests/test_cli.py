@@ -11,6 +11,7 @@ import pytest
 
 from flows.cli import format_table, main
 from flows.settings import SAMPLE_CORPUS
+from schemas import SCHEMA_VERSION
 from warehouse.duck import refresh_views
 from warehouse.lake import Lake
 
@@ -66,10 +67,10 @@ def test_a_data_dir_of_another_schema_version_is_refused_with_the_fix_and_stays_
     small_warehouse: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     manifest = small_warehouse / "lake" / "_lake.json"
-    manifest.write_text(manifest.read_text().replace('"schema_version": "3"', '"schema_version": "2"'))
+    manifest.write_text(manifest.read_text().replace(f'"schema_version": "{SCHEMA_VERSION}"', '"schema_version": "2"'))
     assert main(["run", "--data-dir", str(small_warehouse)]) == 1
     err = capsys.readouterr().err
-    assert "schema version 2, this newsetl writes 3" in err and "--data-dir NEW_DIR" in err
+    assert f"schema version 2, this newsetl writes {SCHEMA_VERSION}" in err and "--data-dir NEW_DIR" in err
     assert main(["sql", "select count(*) as n from documents", "--data-dir", str(small_warehouse), "--format", "csv"]) == 0
     assert capsys.readouterr().out == "n\n2\n"
 

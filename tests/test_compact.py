@@ -53,6 +53,9 @@ def _tables(run_id: str) -> dict[str, list[dict[str, Any]]]:
                       "n_documents": int(run_id[1:]), **lineage}],
         "entity_aliases": [{"entity_id": "e1", "alias": "Putin", "alias_key": "putin", "n_mentions": int(run_id[1:]),
                             "n_documents": int(run_id[1:]), **lineage}],
+        # the mentions of every run so far, one per document
+        "sentence_entities": [{"doc_id": f"d-r{n}", "sentence_id": 0, "entity_id": "e1", "name": "Putin", "label": "PERSON",
+                               "n_mentions": 1, **lineage} for n in range(1, int(run_id[1:]) + 1)],
     }
 
 
@@ -73,6 +76,7 @@ QUERIES = {
     "dq_results": "select * from dq_results order by run_id",
     "entities": "select * from entities",
     "entity_aliases": "select * from entity_aliases",
+    "sentence_entities": "select * from sentence_entities order by all",
     "top_entities_weekly": "select * from top_entities_weekly order by all",
     "run_history": "select * from run_history order by run_id",
     "per day": "select ingest_date, count(*) from documents group by all order by all",
@@ -100,8 +104,8 @@ def test_compact_merges_each_days_files_and_keeps_every_row_and_result(data_dir:
     assert main(["compact", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert _printed_counts(out) == {
-        "documents": (5, 2), "mentions": (5, 2), "entities": (1, 1), "entity_aliases": (1, 1), "runs": (5, 2),
-        "dq_results": (5, 2), "total": (22, 10),
+        "documents": (5, 2), "mentions": (5, 2), "entities": (1, 1), "entity_aliases": (1, 1), "sentence_entities": (1, 1),
+        "runs": (5, 2), "dq_results": (5, 2), "total": (23, 11),
     }
     lake = Lake(data_dir)
     assert lake.current_snapshot() != snapshot and not snapshot.exists(), "published as a new snapshot"  # type: ignore[union-attr]
@@ -120,7 +124,7 @@ def test_compact_a_second_time_changes_nothing(data_dir: Path, capsys: pytest.Ca
     assert main(["compact", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert all(n_before == n_after for n_before, n_after in _printed_counts(out).values())
-    assert _printed_counts(out)["total"] == (10, 10)
+    assert _printed_counts(out)["total"] == (11, 11)
     assert "nothing to merge" in out
     assert Lake(data_dir).current_snapshot() == snapshot, "no new snapshot when there is nothing to merge"
     assert _results(data_dir) == before

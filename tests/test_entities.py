@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transforms.entities import build_entities, display_name, entity_id, entity_key, resolve_in_document, vote_label
+from transforms.entities import build_entities, build_sentence_entities, display_name, entity_id, entity_key, resolve_in_document, vote_label
 
 
 @pytest.mark.parametrize(
@@ -79,3 +79,23 @@ def test_build_entities_counts_mentions_and_documents() -> None:
         {"entity_id": eid, "name": "Vladimir Putin", "label": "PERSON", "n_mentions": 3, "n_documents": 2}
     ]
     assert build_entities([]) == []
+
+
+def test_sentence_entities_count_each_entity_once_per_sentence_with_its_name_and_label() -> None:
+    entities = [{"entity_id": "e1", "name": "Vladimir Putin", "label": "PERSON"}, {"entity_id": "e2", "name": "Syria", "label": "GPE"}]
+    mentions = [
+        {"doc_id": "d2", "sentence_id": 0, "entity_id": "e2"},
+        {"doc_id": "d1", "sentence_id": 3, "entity_id": "e1"},
+        {"doc_id": "d1", "sentence_id": 3, "entity_id": "e2"},
+        {"doc_id": "d1", "sentence_id": 3, "entity_id": "e1"},
+        {"doc_id": "d1", "sentence_id": 0, "entity_id": "e1"},
+    ]
+    assert build_sentence_entities(mentions, entities) == [
+        {"doc_id": "d1", "sentence_id": 0, "entity_id": "e1", "name": "Vladimir Putin", "label": "PERSON", "n_mentions": 1},
+        {"doc_id": "d1", "sentence_id": 3, "entity_id": "e1", "name": "Vladimir Putin", "label": "PERSON", "n_mentions": 2},
+        {"doc_id": "d1", "sentence_id": 3, "entity_id": "e2", "name": "Syria", "label": "GPE", "n_mentions": 1},
+        {"doc_id": "d2", "sentence_id": 0, "entity_id": "e2", "name": "Syria", "label": "GPE", "n_mentions": 1},
+    ]
+    assert build_sentence_entities([], entities) == []
+    with pytest.raises(KeyError):
+        build_sentence_entities([{"doc_id": "d1", "sentence_id": 0, "entity_id": "e9"}], entities)

@@ -79,6 +79,21 @@ def test_entity_counts_agree_with_mentions(loaded: Path) -> None:
     assert _one(loaded, "select count(*) from mentions where entity_id not in (select entity_id from entities)") == 0
 
 
+def _assert_sentence_entities_match_mentions(data_dir: Path) -> None:
+    """sentence_entities holds exactly the mentions the views show, grouped by sentence and entity."""
+    grouped = """
+        select m.doc_id, m.sentence_id, m.entity_id, e.name, e.label, count(*) as n_mentions
+        from mentions m join entities e using (entity_id) group by all order by all
+    """
+    expected = query(data_dir, grouped).rows
+    assert expected
+    assert query(data_dir, "select doc_id, sentence_id, entity_id, name, label, n_mentions from sentence_entities order by all").rows == expected
+
+
+def test_sentence_entities_group_the_mentions(loaded: Path) -> None:
+    _assert_sentence_entities_match_mentions(loaded)
+
+
 def test_every_expectation_of_every_stage_is_recorded_and_critical_ones_passed(loaded: Path) -> None:
     stages = {row[0] for row in query(loaded, "select distinct stage from dq_results").rows}
     assert stages == {"extract", "clean", "annotate", "load"}
@@ -159,6 +174,7 @@ def test_a_new_pipeline_version_reprocesses_and_the_views_show_one_version(tmp_p
     latest = _one(loaded, "select max(run_id) from runs")
     assert query(loaded, "select distinct run_id from mentions").rows == [(latest,)]
     assert query(loaded, "select n_loaded, n_skipped from runs order by run_id desc limit 1").rows == [(5, 0)]
+    _assert_sentence_entities_match_mentions(loaded)
     raw = query(loaded, f"select count(*) from read_parquet('{loaded.resolve()}/lake/documents/*/*.parquet')").rows
     assert raw == [(before["documents"] * 2,)], "the old version's rows stay in the lake, out of the views"
 
@@ -174,6 +190,7 @@ def test_entity_ids_stay_when_new_documents_arrive_and_the_alias_file_overrides(
     after = dict(query(data_dir, "select alias_key, entity_id from entity_aliases").rows)
     assert {k: after[k] for k in before} == before
     assert _one(data_dir, "select count(*) from mentions m left join entities e using (entity_id) where e.entity_id is null") == 0
+    _assert_sentence_entities_match_mentions(data_dir)
     # the user keeps "Assad" apart: existing mentions are re-pointed, in the views too
     (data_dir / "aliases.yaml").write_text("separate: [Assad]\n", encoding="utf-8")
     extra = tmp_path / "extra"
@@ -188,6 +205,7 @@ def test_entity_ids_stay_when_new_documents_arrive_and_the_alias_file_overrides(
     assert query(data_dir, "select distinct e.name from mentions m join entities e using (entity_id) where m.entity_key = 'assad'").rows == [("Assad",)]
     assert _one(data_dir, "select count(distinct entity_id) from mentions where entity_key in ('assad', 'bashar al assad')") == 2
     assert _one(data_dir, "select count(*) from mentions m left join entities e using (entity_id) where e.entity_id is null") == 0
+    _assert_sentence_entities_match_mentions(data_dir)  # the re-pointed mentions too
 
 
 def test_a_malformed_alias_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

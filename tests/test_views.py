@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from transforms.entities import build_sentence_entities
 from warehouse.duck import query, refresh_views, view_files
 from warehouse.lake import Lake
 
@@ -57,6 +58,11 @@ def _quarantine(path: str, stage: str, reason: str) -> dict[str, Any]:
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     lake = Lake(tmp_path_factory.mktemp("views"))
     entity = {"label": "PERSON", "n_mentions": 1, "n_documents": 1, **LINEAGE["r1"]}
+    entities = [{"entity_id": "e1", "name": "Putin", **entity}, {"entity_id": "e2", "name": "Erdogan", **entity},
+                {"entity_id": "e3", "name": "Idlib", **entity}]
+    d1_r1 = _mentions("d1", "r1", [(0, "e1"), (0, "e3")])
+    d2_r1 = _mentions("d2", "r1", [(0, "e1"), (0, "e2")])
+    d1_r2 = _mentions("d1", "r2", [(0, "e1"), (0, "e2"), (1, "e1"), (1, "e3")])
     with lake.lock():
         lake.commit("r1", {
             "documents": [
@@ -64,19 +70,21 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
                 _doc("d2", "in/wire/b.txt", "r1", page_date=date(2026, 11, 17)),
                 _doc("d3", "in/blog/c.txt", "r1", published_at=datetime(2026, 11, 23, 9, 0), duplicate_of="d1"),
             ],
-            "mentions": _mentions("d1", "r1", [(0, "e1"), (0, "e3")]) + _mentions("d2", "r1", [(0, "e1"), (0, "e2")]),
+            "mentions": d1_r1 + d2_r1,
             "sentences": [], "removed_lines": [],
             "quarantine": [_quarantine("x", "extract", "empty"), _quarantine("y", "extract", "empty"),
                            _quarantine("z", "extract", "binary"), _quarantine("w", "clean", "empty_body")],
             "dq_results": [], "runs": [_run("r1", 10, 3, 1)],
-            "entities": [{"entity_id": "e1", "name": "Putin", **entity}, {"entity_id": "e2", "name": "Erdogan", **entity},
-                         {"entity_id": "e3", "name": "Idlib", **entity}],
+            "entities": entities,
+            # as a run writes it: over the mentions the views show, recomputed by each run
+            "sentence_entities": [{**row, **LINEAGE["r1"]} for row in build_sentence_entities(d1_r1 + d2_r1, entities)],
             "entity_aliases": [{"entity_id": e, "alias": name, "alias_key": e, "n_mentions": 1, "n_documents": 1, **LINEAGE["r1"]}
                                for e, name in (("e1", "Putin"), ("e2", "Erdogan"), ("e3", "Idlib"))],
         }, ingest_date=date(2026, 11, 21))
         lake.commit("r2", {
             "documents": [_doc("d1", "in/wire/a.txt", "r2", published_at=datetime(2026, 11, 16, 9, 0))],
-            "mentions": _mentions("d1", "r2", [(0, "e1"), (0, "e2"), (1, "e1"), (1, "e3")]),
+            "mentions": d1_r2,
+            "sentence_entities": [{**row, **LINEAGE["r2"]} for row in build_sentence_entities(d1_r2 + d2_r1, entities)],
             "runs": [_run("r2", 5, 1, 0)],
         }, ingest_date=date(2026, 11, 21))
     refresh_views(lake)
@@ -94,6 +102,13 @@ def test_documents_keep_the_latest_version_of_each_document(lake: Lake) -> None:
 
 def test_mentions_are_those_of_the_latest_version(lake: Lake) -> None:
     assert _rows(lake, "select doc_id, run_id, count(*) from mentions group by all order by doc_id") == [("d1", "r2", 4), ("d2", "r1", 2)]
+
+
+def test_sentence_entities_are_the_current_mentions_grouped_by_sentence_and_entity(lake: Lake) -> None:
+    assert _rows(lake, "select doc_id, sentence_id, entity_id, name, n_mentions, run_id from sentence_entities order by all") == [
+        ("d1", 0, "e1", "Putin", 1, "r2"), ("d1", 0, "e2", "Erdogan", 1, "r2"), ("d1", 1, "e1", "Putin", 1, "r2"),
+        ("d1", 1, "e3", "Idlib", 1, "r2"), ("d2", 0, "e1", "Putin", 1, "r2"), ("d2", 0, "e2", "Erdogan", 1, "r2"),
+    ]
 
 
 def test_documents_per_source_and_day(lake: Lake) -> None:
@@ -155,6 +170,7 @@ def test_every_view_has_a_unique_key_and_no_null_keys(lake: Lake) -> None:
         "quarantine_by_reason": "stage, reason", "run_history": "run_id",
         "entity_pairs_by_document": "doc_id, entity_a, entity_b",
         "entity_pairs_by_sentence": "doc_id, sentence_id, entity_a, entity_b",
+        "sentence_entities": "doc_id, sentence_id, entity_id",
     }
     for view, key in keys.items():
         assert _rows(lake, f"select count(*) = count(distinct ({key})) from {view}") == [(True,)], view

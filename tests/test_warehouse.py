@@ -48,6 +48,7 @@ def lake(tmp_path: Path) -> Lake:
         [{"entity_id": "e9", "alias": "Erdoğan", "alias_key": "erdogan", "n_mentions": 1, "n_documents": 1, **LINEAGE}],
         stem="entity_aliases",
     )
+    lake.write_rows("sentence_entities", [], stem="sentence_entities")
     refresh_views(lake)
     return lake
 

@@ -158,11 +158,14 @@ def load_frames(
     *,
     loaded_doc_ids: Collection[str],
     all_mentions: Iterable[Mapping[str, Any]],
+    sentence_entities: Iterable[Mapping[str, Any]] = (),
     run: Sequence[Mapping[str, Any]],
 ) -> dict[str, list[Row]]:
     """The frames of the load gate: documents with `already_loaded`, mentions with
     `document_exists` and `entity_exists`, entities with `counts_match_mentions` (recounted
-    from `all_mentions`, the loaded and the new ones), and the run frame."""
+    from `all_mentions`, the loaded and the new ones) and `counts_match_sentences` (the
+    entity's mentions summed over `sentence_entities` rows, with its name and label there),
+    and the run frame."""
     doc_ids = {row["doc_id"] for row in documents} | set(loaded_doc_ids)
     entity_ids = {row["entity_id"] for row in entities}
     n_mentions: dict[str, int] = {}
@@ -170,6 +173,11 @@ def load_frames(
     for row in all_mentions:
         n_mentions[row["entity_id"]] = n_mentions.get(row["entity_id"], 0) + 1
         docs_of.setdefault(row["entity_id"], set()).add(row["doc_id"])
+    in_sentences: dict[str, int] = {}
+    described: dict[str, set[tuple[str, str]]] = {}
+    for row in sentence_entities:
+        in_sentences[row["entity_id"]] = in_sentences.get(row["entity_id"], 0) + row["n_mentions"]
+        described.setdefault(row["entity_id"], set()).add((row["name"], row["label"]))
     return {
         "documents": [{**row, "already_loaded": row["doc_id"] in loaded_doc_ids} for row in documents],
         "mentions": [
@@ -181,6 +189,8 @@ def load_frames(
                 **row,
                 "counts_match_mentions": n_mentions.get(row["entity_id"], 0) == row["n_mentions"]
                 and len(docs_of.get(row["entity_id"], ())) == row["n_documents"],
+                "counts_match_sentences": in_sentences.get(row["entity_id"], 0) == row["n_mentions"]
+                and described.get(row["entity_id"]) == {(row["name"], row["label"])},
             }
             for row in entities
         ],

@@ -206,6 +206,25 @@ def build_entities(
     ]
 
 
+def build_sentence_entities(mentions: Iterable[Mapping[str, Any]], entities: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Aggregate mention rows (doc_id, sentence_id, entity_id) into `sentence_entities` rows.
+
+    One row per sentence and entity it mentions, with the entity's name and label from
+    `entities` rows (entity_id, name, label) and the number of its mentions in the sentence.
+    Rows are sorted by doc_id, sentence_id, entity_id.
+
+    Raises:
+        KeyError: a mention's entity is not among `entities`.
+    """
+    described = {row["entity_id"]: (row["name"], row["label"]) for row in entities}
+    counts: Counter[tuple[str, int, str]] = Counter((row["doc_id"], row["sentence_id"], row["entity_id"]) for row in mentions)
+    return [
+        {"doc_id": doc_id, "sentence_id": sentence_id, "entity_id": eid,
+         "name": described[eid][0], "label": described[eid][1], "n_mentions": n}
+        for (doc_id, sentence_id, eid), n in sorted(counts.items())
+    ]
+
+
 def build_entity_aliases(mentions: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Aggregate mention rows (doc_id, text, entity_key, entity_id) into `entity_aliases` rows:
     one per (entity_id, surface form, key) with mention and document counts, sorted. No

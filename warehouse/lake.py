@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 from schemas import SCHEMA_VERSION, TABLES, build_table, check_schema
 
 #: Tables replaced whole at every commit instead of appended to; they are not partitioned.
-REPLACED: Final[frozenset[str]] = frozenset({"entities", "entity_aliases"})
+REPLACED: Final[frozenset[str]] = frozenset({"entities", "entity_aliases", "sentence_entities"})
 #: The Hive partition key of every appended table.
 PARTITION_KEY: Final[str] = "ingest_date"
 PARTITIONING: Final[ds.Partitioning] = ds.partitioning(pa.schema([(PARTITION_KEY, pa.date32())]), flavor="hive")
@@ -132,9 +132,9 @@ class Lake:
     def check_version(self) -> None:
         """Raise LakeError when the data dir was written by an incompatible newsetl.
 
-        The tables of another version have other columns (version 3 added the lineage columns to
-        every table), and a lake never mixes versions: the fix is to load the inputs again into a
-        new data dir. The old data dir stays readable (`newsetl sql` on its views, or its Parquet).
+        The tables of another version have other columns or tables (version 3 added the lineage
+        columns to every table, version 4 the sentence_entities table), and a lake never mixes
+        versions: the fix is to load the inputs again into a new data dir. The old data dir stays readable (`newsetl sql` on its views, or its Parquet).
 
         Raises:
             LakeError: `lake` is a plain folder (the layout before snapshots) or its schema

@@ -1,11 +1,8 @@
 -- entity_cooccurrence_daily: one row per day and pair of entities mentioned in the same sentence.
 -- The pair is ordered (entity_a < entity_b); counts are of sentences and of documents that day.
+-- Built on sentence_entities (one row per sentence and entity); the day is that of document_dates.
 create or replace view entity_cooccurrence_daily as
-with sentence_entities as (
-    select distinct doc_id, sentence_id, entity_id from mentions
-),
-
-document_pairs as (
+with document_pairs as (
     select a.doc_id, a.entity_id as entity_a, b.entity_id as entity_b, count(*) as n_sentences
     from sentence_entities as a
     inner join sentence_entities as b

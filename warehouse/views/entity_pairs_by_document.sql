@@ -1,12 +1,12 @@
 -- entity_pairs_by_document: one row per document and pair of different entities it mentions
 -- (entity_a < entity_b, so each pair once), with the document's date for trend queries.
--- Names, labels and the date are joined once per document and entity, before the pairs are
--- formed: a document with n entities has n*(n-1)/2 pairs, so joining after would cost far more.
+-- Built on sentence_entities (mentions already grouped, names and labels joined); the date is
+-- joined once per document and entity, before the pairs are formed: a document with n entities
+-- has n*(n-1)/2 pairs, so joining after would cost far more.
 create or replace view entity_pairs_by_document as
 with per_document as (
-    select mentions.doc_id, mentions.entity_id, entities.name, entities.label, count(*) as n_mentions
-    from mentions
-    inner join entities using (entity_id)
+    select doc_id, entity_id, name, label, cast(sum(n_mentions) as bigint) as n_mentions
+    from sentence_entities
     group by all
 ),
 

@@ -1,19 +1,13 @@
 -- entity_pairs_by_sentence: one row per sentence and pair of different entities it mentions
 -- (entity_a < entity_b, so each pair once), with the document's date for trend queries.
--- Names, labels and the date are joined once per sentence and entity, before the pairs are
--- formed (see entity_pairs_by_document).
+-- Built on sentence_entities; the date is joined once per sentence and entity, before the pairs
+-- are formed (see entity_pairs_by_document).
 create or replace view entity_pairs_by_sentence as
-with per_sentence as (
-    select distinct mentions.doc_id, mentions.sentence_id, mentions.entity_id, entities.name, entities.label
-    from mentions
-    inner join entities using (entity_id)
-),
-
-dated as (
+with dated as (
     select
-        per_sentence.*,
+        sentence_entities.*,
         cast(coalesce(documents.published_at, documents.updated_at) as date) as article_date
-    from per_sentence
+    from sentence_entities
     inner join documents using (doc_id)
 ),
 
@@ -29,7 +23,7 @@ final as (
         b.name as name_b,
         b.label as label_b
     from dated as a
-    inner join per_sentence as b
+    inner join sentence_entities as b
         on a.doc_id = b.doc_id and a.sentence_id = b.sentence_id and a.entity_id < b.entity_id
 )
 
