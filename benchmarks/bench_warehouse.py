@@ -147,6 +147,11 @@ def _queries(data_dir: Path) -> None:
         "documents_per_source_day": "select * from documents_per_source_day order by day desc limit 50",
         "top_entities_weekly": "select * from top_entities_weekly where rank <= 10",
         "entity_cooccurrence_daily (top pairs)": "select entity_a, entity_b, sum(n_sentences) s from entity_cooccurrence_daily group by all order by s desc limit 20",
+        "entity_cooccurrence_daily (top pairs, named)": (
+            "select a.name as entity_a, b.name as entity_b, sum(c.n_sentences) as sentences from entity_cooccurrence_daily c "
+            "join entities a on a.entity_id = c.entity_a join entities b on b.entity_id = c.entity_b "
+            "group by all order by sentences desc, entity_a, entity_b limit 10"
+        ),
         "quarantine_by_reason": "select * from quarantine_by_reason",
         "run_history": "select * from run_history",
     }
