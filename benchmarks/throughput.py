@@ -6,7 +6,8 @@ different runs do not compare):
 - `newsetl run` wall time (as a user runs it: a process pool of one worker per core, Prefect's
   temporary server) over spaCy's default en_core_web_sm pipeline alone on the same texts
   (`nlp.pipe`, n_process=2, batch_size=64), and over the floor (only tok2vec, senter, ner);
-- speed-up of `newsetl run --dask` from one to two worker processes;
+- speed-up of `newsetl run --dask` from one to two worker processes, and of a local run from
+  one process (`--processes 1`: the tasks in the flow's own process) to two worker processes;
 - peak memory (resident set of the process tree) at 1x and 4x the corpus (4x: copies with
   distinct content).
 
@@ -133,7 +134,7 @@ def replicate(corpus: Path, target: Path, copies: int) -> Path:
     return target
 
 
-PARTS = ("spacy", "run", "workers", "memory")
+PARTS = ("spacy", "run", "workers", "processes", "memory")
 
 
 def main() -> int:
@@ -173,6 +174,11 @@ def main() -> int:
                 print(f"newsetl run --dask --workers {n}")
                 seconds[f"dask{n}"], _ = newsetl_run(one, "--dask", "--workers", str(n))
                 print(f"    {seconds[f'dask{n}']:.1f} s")
+        if "processes" in parts:
+            for n in (1, 2):
+                print(f"newsetl run --processes {n}")
+                seconds[f"local{n}"], _ = newsetl_run(one, "--processes", str(n))
+                print(f"    {seconds[f'local{n}']:.1f} s")
         if "memory" in parts:
             four = replicate(args.corpus, Path(tmp) / "4x", 4)
             print("newsetl run on 4x the corpus (local)")
@@ -185,6 +191,8 @@ def main() -> int:
         print(f"  newsetl run / spaCy floor          {seconds['run'] / seconds['floor']:.2f}   (target <= 1.15)")
     if {"dask1", "dask2"} <= seconds.keys():
         print(f"  speed-up 1 -> 2 Dask workers       {seconds['dask1'] / seconds['dask2']:.2f}x  (target >= 1.7x)")
+    if {"local1", "local2"} <= seconds.keys():
+        print(f"  speed-up 1 -> 2 local processes    {seconds['local1'] / seconds['local2']:.2f}x  (target >= 1.7x)")
     if {"1x", "4x"} <= peaks.keys():
         print(f"  peak memory 4x / 1x                {peaks['4x'] / peaks['1x']:.2f}   (target <= 1.2)")
     return 0
