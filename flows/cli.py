@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run SQL on the warehouse (read-only)",
         description="Run a query on a read-only DuckDB connection to DATA_DIR/warehouse.duckdb (works while "
         "a run is loading). Views: documents, sentences, mentions, entities, entity_aliases, quotes, removed_lines, "
-        "quarantine, runs, dq_results, and entity_pairs_by_document, entity_pairs_by_sentence, document_dates, "
+        "quarantine, runs, dq_results, sentence_entities, and entity_pairs_by_document, entity_pairs_by_sentence, document_dates, "
         "documents_per_source_day, top_entities_weekly, entity_cooccurrence_daily, quarantine_by_reason, run_history.",
     )
     sql.add_argument("query", metavar="QUERY", help="the SQL query, quoted")

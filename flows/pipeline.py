@@ -568,7 +568,7 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
                 )
             summary.n_entities = len(entities)
         else:
-            all_mentions, entities = [], []
+            all_mentions, entities = [], []  # sentence_entities, like entities, stays as loaded
             summary.n_entities = Lake(settings.data_dir).read("entities", columns=["entity_id"]).num_rows
         frames = load_frames(
             documents, mentions, entities, loaded_doc_ids=current, all_mentions=all_mentions,

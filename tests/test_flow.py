@@ -101,10 +101,11 @@ def test_every_expectation_of_every_stage_is_recorded_and_critical_ones_passed(l
 
 
 def test_a_rerun_adds_no_rows(loaded: Path) -> None:
-    tables = ["documents", "sentences", "mentions", "entities", "removed_lines", "quarantine"]
+    tables = ["documents", "sentences", "mentions", "entities", "sentence_entities", "removed_lines", "quarantine"]
     before = {t: _one(loaded, f"select count(*) from {t}") for t in tables}
     assert main(["run", "--data-dir", str(loaded)]) == 0
     assert {t: _one(loaded, f"select count(*) from {t}") for t in tables} == before
+    _assert_sentence_entities_match_mentions(loaded)
     last = query(loaded, "select n_loaded, n_skipped, status from runs order by run_id desc limit 1").rows
     assert last == [(0, 5, "completed")]
 
@@ -165,7 +166,7 @@ def test_a_new_pipeline_version_reprocesses_and_the_views_show_one_version(tmp_p
 
     loaded = tmp_path / "data"
     assert main(["run", "--data-dir", str(loaded)]) == 0
-    tables = ["documents", "sentences", "mentions", "entities", "removed_lines"]
+    tables = ["documents", "sentences", "mentions", "entities", "sentence_entities", "removed_lines"]
     before = {t: _one(loaded, f"select count(*) from {t}") for t in tables}
     monkeypatch.setattr(flows.pipeline, "PIPELINE_VERSION", "99.0.0")
     assert main(["run", "--data-dir", str(loaded)]) == 0

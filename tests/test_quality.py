@@ -8,7 +8,7 @@ import pytest
 
 from flows.quality import QualityGateFailed, validate_stage
 from schemas import CONTRACT, Stage
-from transforms.checks import annotated_frame, mentions_frame, sentences_frame
+from transforms.checks import annotated_frame, load_frames, mentions_frame, sentences_frame
 
 BODY = "Putin met Erdogan in Sochi."
 
@@ -93,3 +93,22 @@ def test_a_missing_column_fails_the_gate_and_says_which() -> None:
 def test_a_missing_parameter_is_a_key_error() -> None:
     with pytest.raises(KeyError, match="max_file_bytes"):
         validate_stage(Stage.EXTRACT, {"extracted": []}, run_id="r")
+
+
+def test_load_frames_flag_entities_whose_sentence_counts_or_names_disagree() -> None:
+    entity = {"label": "PERSON", "n_documents": 1}
+    entities = [{"entity_id": "e1", "name": "Putin", "n_mentions": 2, **entity},
+                {"entity_id": "e2", "name": "Erdogan", "n_mentions": 1, **entity},
+                {"entity_id": "e3", "name": "Assad", "n_mentions": 1, **entity}]
+    mentions = [{"doc_id": "d1", "entity_id": e} for e in ("e1", "e1", "e2", "e3")]
+    rows = [
+        {"doc_id": "d1", "sentence_id": 0, "entity_id": "e1", "name": "Putin", "label": "PERSON", "n_mentions": 1},  # one of two
+        {"doc_id": "d1", "sentence_id": 0, "entity_id": "e2", "name": "Erdogan", "label": "PERSON", "n_mentions": 1},
+        {"doc_id": "d1", "sentence_id": 1, "entity_id": "e3", "name": "Assad", "label": "PERSON", "n_mentions": 1},
+        {"doc_id": "d1", "sentence_id": 2, "entity_id": "e3", "name": "Bashar al-Assad", "label": "PERSON", "n_mentions": 0},
+    ]
+    frames = load_frames([], mentions, entities, loaded_doc_ids={"d1"}, all_mentions=mentions, sentence_entities=rows, run=[])
+    assert {row["entity_id"]: row["counts_match_sentences"] for row in frames["entities"]} == {"e1": False, "e2": True, "e3": False}
+    assert all(row["counts_match_mentions"] for row in frames["entities"])
+    empty = load_frames([], [], [], loaded_doc_ids=set(), all_mentions=[], sentence_entities=[], run=[])
+    assert empty["entities"] == []

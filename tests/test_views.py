@@ -62,7 +62,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
                 {"entity_id": "e3", "name": "Idlib", **entity}]
     d1_r1 = _mentions("d1", "r1", [(0, "e1"), (0, "e3")])
     d2_r1 = _mentions("d2", "r1", [(0, "e1"), (0, "e2")])
-    d1_r2 = _mentions("d1", "r2", [(0, "e1"), (0, "e2"), (1, "e1"), (1, "e3")])
+    d1_r2 = _mentions("d1", "r2", [(0, "e1"), (0, "e2"), (0, "e1"), (1, "e1"), (1, "e3")])  # e1 twice in sentence 0
     with lake.lock():
         lake.commit("r1", {
             "documents": [
@@ -101,12 +101,12 @@ def test_documents_keep_the_latest_version_of_each_document(lake: Lake) -> None:
 
 
 def test_mentions_are_those_of_the_latest_version(lake: Lake) -> None:
-    assert _rows(lake, "select doc_id, run_id, count(*) from mentions group by all order by doc_id") == [("d1", "r2", 4), ("d2", "r1", 2)]
+    assert _rows(lake, "select doc_id, run_id, count(*) from mentions group by all order by doc_id") == [("d1", "r2", 5), ("d2", "r1", 2)]
 
 
-def test_sentence_entities_are_the_current_mentions_grouped_by_sentence_and_entity(lake: Lake) -> None:
+def test_the_sentence_entities_view_reads_the_table_the_last_run_wrote(lake: Lake) -> None:
     assert _rows(lake, "select doc_id, sentence_id, entity_id, name, n_mentions, run_id from sentence_entities order by all") == [
-        ("d1", 0, "e1", "Putin", 1, "r2"), ("d1", 0, "e2", "Erdogan", 1, "r2"), ("d1", 1, "e1", "Putin", 1, "r2"),
+        ("d1", 0, "e1", "Putin", 2, "r2"), ("d1", 0, "e2", "Erdogan", 1, "r2"), ("d1", 1, "e1", "Putin", 1, "r2"),
         ("d1", 1, "e3", "Idlib", 1, "r2"), ("d2", 0, "e1", "Putin", 1, "r2"), ("d2", 0, "e2", "Erdogan", 1, "r2"),
     ]
 
@@ -121,7 +121,7 @@ def test_documents_per_source_and_day(lake: Lake) -> None:
 
 def test_top_entities_per_week(lake: Lake) -> None:
     assert _rows(lake, "select week, rank, name, n_mentions, n_documents from top_entities_weekly order by week, rank") == [
-        (date(2026, 11, 16), 1, "Putin", 3, 2),
+        (date(2026, 11, 16), 1, "Putin", 4, 2),
         (date(2026, 11, 16), 2, "Erdogan", 2, 2),
         (date(2026, 11, 16), 3, "Idlib", 1, 1),
     ]
@@ -136,10 +136,10 @@ def test_entity_cooccurrence_per_day(lake: Lake) -> None:
 
 
 def test_entity_pairs_per_document(lake: Lake) -> None:
-    # d1 (r2) names e1 twice, e2 and e3 once; d2 names e1 and e2 and has no published date
+    # d1 (r2) names e1 three times, e2 and e3 once; d2 names e1 and e2 and has no published date
     assert _rows(lake, "select * from entity_pairs_by_document order by doc_id, entity_a, entity_b") == [
-        ("d1", date(2026, 11, 16), "e1", "Putin", "PERSON", "e2", "Erdogan", "PERSON", 2, 1),
-        ("d1", date(2026, 11, 16), "e1", "Putin", "PERSON", "e3", "Idlib", "PERSON", 2, 1),
+        ("d1", date(2026, 11, 16), "e1", "Putin", "PERSON", "e2", "Erdogan", "PERSON", 3, 1),
+        ("d1", date(2026, 11, 16), "e1", "Putin", "PERSON", "e3", "Idlib", "PERSON", 3, 1),
         ("d1", date(2026, 11, 16), "e2", "Erdogan", "PERSON", "e3", "Idlib", "PERSON", 1, 1),
         ("d2", None, "e1", "Putin", "PERSON", "e2", "Erdogan", "PERSON", 1, 1),
     ]

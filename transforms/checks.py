@@ -158,7 +158,7 @@ def load_frames(
     *,
     loaded_doc_ids: Collection[str],
     all_mentions: Iterable[Mapping[str, Any]],
-    sentence_entities: Iterable[Mapping[str, Any]] = (),
+    sentence_entities: Iterable[Mapping[str, Any]],
     run: Sequence[Mapping[str, Any]],
 ) -> dict[str, list[Row]]:
     """The frames of the load gate: documents with `already_loaded`, mentions with

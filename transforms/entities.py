@@ -211,7 +211,7 @@ def build_sentence_entities(mentions: Iterable[Mapping[str, Any]], entities: Ite
 
     One row per sentence and entity it mentions, with the entity's name and label from
     `entities` rows (entity_id, name, label) and the number of its mentions in the sentence.
-    Rows are sorted by doc_id, sentence_id, entity_id.
+    Rows are sorted by doc_id, sentence_id, entity_id; no mentions give no rows.
 
     Raises:
         KeyError: a mention's entity is not among `entities`.

@@ -132,9 +132,9 @@ class Lake:
     def check_version(self) -> None:
         """Raise LakeError when the data dir was written by an incompatible newsetl.
 
-        The tables of another version have other columns or tables (version 3 added the lineage
-        columns to every table, version 4 the sentence_entities table), and a lake never mixes
-        versions: the fix is to load the inputs again into a new data dir. The old data dir stays readable (`newsetl sql` on its views, or its Parquet).
+        The tables of another version have other columns or tables (version 3 added the
+        lineage columns to every table, version 4 the sentence_entities table), and a lake never
+        mixes versions: the fix is to load the inputs again into a new data dir. The old data dir stays readable (`newsetl sql` on its views, or its Parquet).
 
         Raises:
             LakeError: `lake` is a plain folder (the layout before snapshots) or its schema

@@ -15,7 +15,7 @@ final as (
         d.day,
         p.entity_a,
         p.entity_b,
-        sum(p.n_sentences) as n_sentences,
+        cast(sum(p.n_sentences) as bigint) as n_sentences,
         count(*) as n_documents
     from document_pairs as p
     inner join document_dates as d using (doc_id)
