@@ -31,8 +31,8 @@ from flows.nlp import load_pipeline, model_version, pipeline_lock
 from flows.progress import StageProgress
 from flows.settings import Settings
 from flows.sources import discover, read_documents
-from schemas import QuarantineReason, RunStatus, Stage
-from transforms.annotate import Annotation, annotate_bodies
+from schemas import RunStatus, Stage
+from transforms.annotate import Annotation, annotate_bodies, attach_annotations
 from transforms.checks import (
     annotated_frame,
     documents_frame,
@@ -504,18 +504,10 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             annotated: list[AnnotatedDoc] = []
             progress = StageProgress(logger, "annotate", len(english))
             by_id = {d.doc_id: d for d in english}
-
-            def attach(result: tuple[list[tuple[str, Annotation]], list[tuple[str, str]]]) -> tuple[list[AnnotatedDoc], list[Rejection]]:
-                done, failed = result
-                return (
-                    [AnnotatedDoc(by_id[doc_id], *annotation) for doc_id, annotation in done],
-                    [Rejection(by_id[doc_id].source_path, Stage.ANNOTATE, QuarantineReason.ANNOTATION_ERROR, detail, doc_id, by_id[doc_id].raw.input_sha256)
-                     for doc_id, detail in failed],
-                )
-
             annotating = _gather(
                 lambda batch: annotate_batch.submit([(d.doc_id, d.cleaned.body) for d in batch], settings.model, settings.batch_size or SPACY_BATCH),
-                shards(english, size=settings.batch_size, workers=workers), progress, ahead=ahead, keep=attach,
+                shards(english, size=settings.batch_size, workers=workers), progress, ahead=ahead,
+                keep=lambda result: attach_annotations(by_id, *result),
             )
             release_workers()  # the stages left run in this process
             for docs_annotated, rejected_annotate in annotating:
