@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flows.serve import Api
+    from flows.warmup import LocalDask
 
 from flows.settings import ENVIRONMENT, SAMPLE_CORPUS, Settings, SettingsError
 
@@ -205,10 +206,21 @@ def _run(args: argparse.Namespace) -> int:
     from flows.serve import start_api
 
     api = start_api()  # the temporary server boots while the rest is checked and imported
-    return _run_flow(args, settings, inputs, processes=processes, api=api)
+    cluster: LocalDask | None = None
+    if args.dask and not args.dask_address:  # its workers start and warm up meanwhile, too
+        from flows.warmup import LocalDask
+
+        cluster = LocalDask(workers=args.workers or cores, model=settings.model)
+    try:
+        return _run_flow(args, settings, inputs, processes=processes, api=api, cluster=cluster)
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
-def _run_flow(args: argparse.Namespace, settings: Settings, inputs: list[str], *, processes: int, api: "Api") -> int:
+def _run_flow(
+    args: argparse.Namespace, settings: Settings, inputs: list[str], *, processes: int, api: "Api", cluster: "LocalDask | None"
+) -> int:
     from flows.nlp import ModelNotFound, check_model
 
     try:
@@ -247,7 +259,14 @@ def _run_flow(args: argparse.Namespace, settings: Settings, inputs: list[str], *
     workers = (args.workers or os.cpu_count() or 1) if dask else processes
     flow = etl_flow
     if dask:
-        flow = etl_flow.with_options(task_runner=dask_task_runner(address=args.dask_address, workers=workers))
+        address = args.dask_address
+        if cluster is not None:
+            try:
+                address = cluster.address()
+            except RuntimeError as error:
+                print(f"newsetl: {error}", file=sys.stderr)
+                return EXIT_ERROR
+        flow = etl_flow.with_options(task_runner=dask_task_runner(address=address, workers=workers))
     elif processes > 1:
         flow = etl_flow.with_options(task_runner=process_task_runner(workers=processes, model=settings.model))
     try:

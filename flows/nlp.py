@@ -95,7 +95,7 @@ def _load_pipeline(model: str) -> Language:
 def preload(model: str) -> None:
     """Start-up of a task worker process: import the tasks and load the pipeline (errors are
     left for the annotate task to raise properly)."""
-    import flows.pipeline  # noqa: F401  (the tasks sent to this process live there)
+    import flows.tasks  # noqa: F401  (the tasks sent to this process live there)
 
     try:
         load_pipeline(model)

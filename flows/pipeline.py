@@ -27,12 +27,13 @@ from prefect.utilities.annotations import quote
 
 from flows import quality
 from flows.aliases import load_alias_rules
-from flows.nlp import load_pipeline, model_version, pipeline_lock
+from flows.nlp import model_version
 from flows.progress import StageProgress
 from flows.settings import Settings
-from flows.sources import discover, read_documents
+from flows.sources import discover
+from flows.tasks import Opaque, annotate_batch, clean_batch, extract_batch
 from schemas import RunStatus, Stage
-from transforms.annotate import Annotation, annotate_bodies, attach_annotations
+from transforms.annotate import attach_annotations
 from transforms.checks import (
     annotated_frame,
     documents_frame,
@@ -43,11 +44,9 @@ from transforms.checks import (
     run_frame,
     sentences_frame,
 )
-from transforms.clean import clean_document
-from transforms.dedup import LoadedDoc, find_near_duplicates, minhash, plan_run
+from transforms.dedup import LoadedDoc, find_near_duplicates, plan_run
 from transforms.entities import build_entities, build_entity_aliases, build_sentence_entities, entity_key
-from transforms.language import detect_language
-from transforms.furniture import furniture_for, learn_furniture
+from transforms.furniture import learn_furniture
 from transforms.records import AnnotatedDoc, CleanDoc, Lineage, RawDoc, Rejection
 from transforms.resolve import AliasRules, alias_names, key_stats, resolve_entities
 from transforms.rows import document_row, mention_rows, quarantine_row, quote_rows, removed_line_rows, sentence_rows, with_entity_ids, with_lineage
@@ -113,9 +112,9 @@ def process_task_runner(*, workers: int, model: str) -> Any:
     `model` once as it starts (while the flow process is still extracting)."""
     from prefect.task_runners import ProcessPoolTaskRunner
 
-    from flows.nlp import preload
+    from flows.warmup import warm_worker
 
-    return ProcessPoolTaskRunner(max_workers=workers, initializer=preload, initargs=(model,))
+    return ProcessPoolTaskRunner(max_workers=workers, initializer=warm_worker, initargs=(model,))
 
 
 def release_workers() -> None:
@@ -179,6 +178,16 @@ def _gather(
     return [results[i] for i in range(len(batches))]
 
 
+def even_shards(items: Sequence[T], *, size: int | None, workers: int) -> list[list[T]]:
+    """`items` in order, in tasks of `size`; with no size, in 2 * `workers` shards of about
+    equal size (at most MAX_SHARD_DOCS, at least MIN_SHARD_DOCS). For stages whose documents all
+    take about the same time (extract, clean): fewer tasks than `shards`, each costing the flow's
+    process its submission (Prefect serializes its settings for every task)."""
+    if size is None:
+        size = min(MAX_SHARD_DOCS, max(MIN_SHARD_DOCS, math.ceil(len(items) / (2 * workers))))
+    return list(batched(items, size))
+
+
 def batched(items: Sequence[T], size: int) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
@@ -201,54 +210,6 @@ def shards(items: Sequence[T], *, size: int | None, workers: int) -> list[list[T
 
 
 # --- tasks ---------------------------------------------------------------------------------------
-
-
-@task(name="extract", cache_policy=NO_CACHE)
-def extract_batch(paths: list[str], max_bytes: int) -> tuple[list[RawDoc], list[Rejection]]:
-    docs: list[RawDoc] = []
-    rejections: list[Rejection] = []
-    for path in paths:
-        for result in read_documents(path, max_bytes=max_bytes):
-            if isinstance(result, RawDoc):
-                docs.append(result)
-            else:
-                rejections.append(result)
-    get_run_logger().info("extract: %d files -> %d decoded, %d quarantined", len(paths), len(docs), len(rejections))
-    return docs, rejections
-
-
-@task(name="clean", cache_policy=NO_CACHE)
-def clean_batch(
-    docs: list[RawDoc], furniture: dict[str, frozenset[str]]
-) -> tuple[list[CleanDoc], list[Rejection], dict[str, str], dict[str, LeanMinHash]]:
-    """Clean a batch; also the language of each cleaned body (doc_id -> ISO 639-1 code) and
-    the MinHash signature of each body that has words, for near-duplicate detection (made here,
-    on the workers, rather than one by one in the flow's process)."""
-    cleaned: list[CleanDoc] = []
-    rejections: list[Rejection] = []
-    for doc in docs:
-        result = clean_document(doc, furniture=furniture_for(doc.source_path, furniture))
-        if isinstance(result, CleanDoc):
-            cleaned.append(result)
-        else:
-            rejections.append(result)
-    languages = {d.doc_id: detect_language(d.cleaned.body) for d in cleaned}
-    signatures = {d.doc_id: minhash(d.cleaned.body) for d in cleaned if d.cleaned.body.strip()}
-    get_run_logger().info("clean: %d documents -> %d cleaned, %d quarantined", len(docs), len(cleaned), len(rejections))
-    return cleaned, rejections, languages, signatures
-
-
-@task(name="annotate", cache_policy=NO_CACHE)
-def annotate_batch(bodies: list[tuple[str, str]], model: str, batch_size: int) -> tuple[list[tuple[str, Annotation]], list[tuple[str, str]]]:
-    """Annotate (doc_id, body) pairs. Only the bodies travel to the worker, and only the
-    annotations come back (not the whole documents, with their inputs and removed lines).
-    Returns (doc_id, annotation) of each document and (doc_id, error) of each that broke the model."""
-    nlp = load_pipeline(model)
-    with pipeline_lock():  # one batch at a time per process (see flows.nlp.PIPELINE_LOCK)
-        done, failed = annotate_bodies(nlp, bodies, batch_size=batch_size)
-    n_mentions = sum(len(annotation[1]) for _, annotation in done)
-    get_run_logger().info("annotate: %d documents -> %d mentions, %d quarantined", len(bodies), n_mentions, len(failed))
-    return done, failed
 
 
 @task(name="quality-gate", cache_policy=NO_CACHE)
@@ -450,8 +411,8 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             # workers) and gathered in order, so the output does not depend on the runner.
             progress = StageProgress(logger, "extract", len(paths))
             extracted = _gather(
-                lambda batch: extract_batch.submit(batch, settings.max_file_bytes),
-                shards(paths, size=settings.batch_size, workers=workers), progress, ahead=ahead,
+                lambda batch: extract_batch.submit(Opaque(batch), settings.max_file_bytes),
+                even_shards(paths, size=settings.batch_size, workers=workers), progress, ahead=ahead,
             )
             for docs, rejected in extracted:
                 raw += docs
@@ -467,11 +428,11 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
         with _timed(summary, "clean"):
             cleaned: list[CleanDoc] = []
             languages: dict[str, str] = {}
-            furniture = learn_furniture((d.source_path, d.text) for d in new)  # over the whole run's batch
+            furniture = Opaque(learn_furniture((d.source_path, d.text) for d in new))  # over the whole run's batch
             progress = StageProgress(logger, "clean", len(new))
             cleaning = _gather(
-                lambda batch: clean_batch.submit(batch, furniture),
-                shards(new, size=settings.batch_size, workers=workers), progress, ahead=ahead,
+                lambda batch: clean_batch.submit(Opaque(batch), furniture),
+                even_shards(new, size=settings.batch_size, workers=workers), progress, ahead=ahead,
             )
             signatures: dict[str, LeanMinHash] = {}
             for docs_clean, rejected_clean, batch_languages, batch_signatures in cleaning:
@@ -505,7 +466,7 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             progress = StageProgress(logger, "annotate", len(english))
             by_id = {d.doc_id: d for d in english}
             annotating = _gather(
-                lambda batch: annotate_batch.submit([(d.doc_id, d.cleaned.body) for d in batch], settings.model, settings.batch_size or SPACY_BATCH),
+                lambda batch: annotate_batch.submit(Opaque([(d.doc_id, d.cleaned.body) for d in batch]), settings.model, settings.batch_size or SPACY_BATCH),
                 shards(english, size=settings.batch_size, workers=workers), progress, ahead=ahead,
                 keep=lambda result: attach_annotations(by_id, *result),
             )

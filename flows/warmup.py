@@ -1,16 +1,18 @@
 """Start-up work done side by side, so a run does not wait for each piece in turn.
 
-Before a flow can run, three slow things happen: Prefect's temporary API server boots (a
-subprocess; the main process only waits), great_expectations is imported, and the spaCy model
-is loaded. `flows.serve.start_api` starts the server; a thread here does the other two.
+Before a flow can run, slow things happen: Prefect's temporary API server boots (a subprocess;
+the main process only waits), great_expectations is imported, the spaCy model is loaded, and
+for `--dask` a local cluster starts its worker processes, each of which imports the tasks and
+loads the model. `flows.serve.start_api` starts the server; threads here do the rest.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from flows import quality
-from flows.nlp import load_pipeline
+from flows.nlp import load_pipeline, preload
 
 
 def warm_up(model: str | None) -> threading.Thread:
@@ -31,3 +33,64 @@ def warm_up(model: str | None) -> threading.Thread:
     thread = threading.Thread(target=work, name="newsetl-warm-up", daemon=True)
     thread.start()
     return thread
+
+
+def warm_worker(model: str) -> None:
+    """Start-up of a task worker process (a process pool's or a Dask worker): import the tasks,
+    load the spaCy pipeline, and load what cleaning uses on first call (the language model and
+    the MinHash permutations), so the first batches do not wait for them. Errors are left for
+    the tasks to raise properly."""
+    from transforms.dedup import minhash
+    from transforms.language import detect_language
+
+    preload(model)
+    detect_language("Warming up the language model.")
+    minhash("warming up the minhash permutations of the clean stage")
+
+
+def warm_worker_in_background(model: str) -> None:
+    """`warm_worker` in a thread of its own, returning at once: run on each Dask worker, so that
+    the flow need not wait for it (a task that needs the model waits for the load under way)."""
+    threading.Thread(target=warm_worker, args=(model,), name="newsetl-warm-worker", daemon=True).start()
+
+
+class LocalDask:
+    """A local Dask cluster (`workers` processes of one thread: spaCy is CPU-bound) that starts
+    in the background while Prefect's server boots; its workers then warm up (`warm_worker`).
+
+    Use `address()` for prefect-dask's DaskTaskRunner (it waits for the cluster), then `close()`.
+    """
+
+    def __init__(self, *, workers: int, model: str) -> None:
+        self._cluster: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, args=(workers, model), name="newsetl-dask", daemon=True)
+        self._thread.start()
+
+    def _start(self, workers: int, model: str) -> None:
+        try:
+            from distributed import Client, LocalCluster
+
+            self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)  # type: ignore[no-untyped-call]
+            with Client(self._cluster) as client:  # type: ignore[no-untyped-call]
+                client.run(warm_worker_in_background, model)
+        except BaseException as error:  # noqa: BLE001 - raised again by address()
+            self._error = error
+
+    def address(self) -> str:
+        """The scheduler's address, once its workers have started.
+
+        Raises:
+            RuntimeError: the cluster did not start (the cause is chained).
+        """
+        self._thread.join()
+        if self._error is not None or self._cluster is None:
+            raise RuntimeError(f"the local Dask cluster did not start: {self._error}") from self._error
+        return str(self._cluster.scheduler_address)
+
+    def close(self) -> None:
+        """Stop the workers and the scheduler (idempotent)."""
+        self._thread.join()
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
