@@ -203,6 +203,9 @@ def _run(args: argparse.Namespace) -> int:
     if processes < 1:
         print(f"newsetl: --processes must be at least 1, got {processes}", file=sys.stderr)
         return EXIT_ERROR
+    if args.workers is not None and args.workers < 1:
+        print(f"newsetl: --workers must be at least 1, got {args.workers}", file=sys.stderr)
+        return EXIT_ERROR
     from flows.serve import start_api
 
     api = start_api()  # the temporary server boots while the rest is checked and imported

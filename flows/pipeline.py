@@ -63,7 +63,7 @@ Row = dict[str, Any]
 PIPELINE_VERSION = version("newsetl")
 #: Most and fewest documents in one task when no batch size is set (see `shards`).
 MAX_SHARD_DOCS = 512
-MIN_SHARD_DOCS = 32
+MIN_SHARD_DOCS = 16
 #: Documents per spaCy batch (nlp.pipe) when no batch size is set.
 SPACY_BATCH = 64
 #: Runs whose entity density a new run is compared with.
@@ -179,12 +179,14 @@ def _gather(
 
 
 def even_shards(items: Sequence[T], *, size: int | None, workers: int) -> list[list[T]]:
-    """`items` in order, in tasks of `size`; with no size, in 2 * `workers` shards of about
-    equal size (at most MAX_SHARD_DOCS, at least MIN_SHARD_DOCS). For stages whose documents all
-    take about the same time (extract, clean): fewer tasks than `shards`, each costing the flow's
-    process its submission (Prefect serializes its settings for every task)."""
+    """`items` in order, in tasks of `size`; with no size, in shards of about equal size, as many
+    as a multiple of `workers` (at least two each) that keeps them to MAX_SHARD_DOCS, and no
+    smaller than MIN_SHARD_DOCS. For stages whose documents all take about the same time
+    (extract, clean): fewer tasks than `shards` (each costs the flow's process its submission:
+    Prefect serializes its settings for every task), and every worker gets as many."""
     if size is None:
-        size = min(MAX_SHARD_DOCS, max(MIN_SHARD_DOCS, math.ceil(len(items) / (2 * workers))))
+        n = workers * max(2, math.ceil(len(items) / (workers * MAX_SHARD_DOCS)))
+        size = max(MIN_SHARD_DOCS, math.ceil(len(items) / n))
     return list(batched(items, size))
 
 

@@ -48,17 +48,13 @@ def warm_worker(model: str) -> None:
     minhash("warming up the minhash permutations of the clean stage")
 
 
-def warm_worker_in_background(model: str) -> None:
-    """`warm_worker` in a thread of its own, returning at once: run on each Dask worker, so that
-    the flow need not wait for it (a task that needs the model waits for the load under way)."""
-    threading.Thread(target=warm_worker, args=(model,), name="newsetl-warm-worker", daemon=True).start()
-
-
 class LocalDask:
     """A local Dask cluster (`workers` processes of one thread: spaCy is CPU-bound) that starts
-    in the background while Prefect's server boots; its workers then warm up (`warm_worker`).
+    in the background while Prefect's server boots; each worker warms up as it joins
+    (`flows.daskplugin.WarmUp`).
 
-    Use `address()` for prefect-dask's DaskTaskRunner (it waits for the cluster), then `close()`.
+    Use `address()` for prefect-dask's DaskTaskRunner: it waits for the scheduler only, and the
+    tasks the flow submits wait for the workers. Then `close()`.
     """
 
     def __init__(self, *, workers: int, model: str) -> None:
@@ -71,14 +67,17 @@ class LocalDask:
         try:
             from distributed import Client, LocalCluster
 
-            self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)  # type: ignore[no-untyped-call]
+            from flows.daskplugin import WarmUp
+
+            self._cluster = LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=None)  # type: ignore[no-untyped-call]
             with Client(self._cluster) as client:  # type: ignore[no-untyped-call]
-                client.run(warm_worker_in_background, model)
+                client.register_plugin(WarmUp(model))
+            self._cluster.scale(workers)
         except BaseException as error:  # noqa: BLE001 - raised again by address()
             self._error = error
 
     def address(self) -> str:
-        """The scheduler's address, once its workers have started.
+        """The scheduler's address, once it has started.
 
         Raises:
             RuntimeError: the cluster did not start (the cause is chained).

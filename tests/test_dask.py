@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 
+import pytest
+from distributed import Client
+
 from flows.cli import main
+from flows.settings import DEFAULT_MODEL
+from flows.warmup import LocalDask
 from warehouse.duck import query
 
 COMPARED = {
@@ -42,3 +49,46 @@ def test_a_process_pool_run_loads_the_same_tables_as_an_in_process_run(loaded: P
     assert main(["run", "--processes", "2", "--batch-size", "2", "--data-dir", str(data_dir)]) == 0
     for name, sql in COMPARED.items():
         assert query(data_dir, sql).rows == query(loaded, sql).rows, name
+
+
+def _warm() -> tuple[bool, bool]:
+    from flows.nlp import _load_pipeline
+
+    return "flows.tasks" in sys.modules, _load_pipeline.cache_info().currsize > 0
+
+
+def test_the_local_cluster_starts_in_the_background_and_warms_its_workers_up() -> None:
+    cluster = LocalDask(workers=1, model=DEFAULT_MODEL)
+    try:
+        address = cluster.address()
+        assert address.startswith("tcp://127.0.0.1:")
+        with Client(address) as client:
+            client.wait_for_workers(1, timeout=120)  # the address comes before the workers
+            for _ in range(120):  # the warm-up runs in a thread of the worker
+                (worker_warm,) = client.run(_warm).values()
+                if worker_warm == (True, True):
+                    break
+                time.sleep(0.5)
+        assert worker_warm == (True, True)
+    finally:
+        cluster.close()
+        cluster.close()  # idempotent
+
+
+def test_a_local_cluster_that_cannot_start_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import distributed
+
+    def refuse(**_: object) -> None:
+        raise OSError("no free ports")
+
+    monkeypatch.setattr(distributed, "LocalCluster", refuse)
+    with pytest.raises(RuntimeError, match="the local Dask cluster did not start: no free ports"):
+        LocalDask(workers=1, model=DEFAULT_MODEL).address()
+    assert main(["run", "--dask", "--data-dir", str(tmp_path)]) == 1
+    assert "the local Dask cluster did not start: no free ports" in capsys.readouterr().err
+    assert not (tmp_path / "lake").exists()
+
+
+def test_a_dask_run_with_no_workers_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--dask", "--workers", "0", "--data-dir", str(tmp_path)]) == 1
+    assert "--workers must be at least 1" in capsys.readouterr().err

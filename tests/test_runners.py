@@ -16,7 +16,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from flows.nlp import load_pipeline
-from flows.pipeline import MAX_SHARD_DOCS, _gather, release_workers, shards
+from flows.pipeline import MAX_SHARD_DOCS, MIN_SHARD_DOCS, _gather, even_shards, release_workers, shards
+from flows.tasks import Opaque
 from flows.settings import DEFAULT_MODEL, SAMPLE_CORPUS
 from flows.sources import count_files
 
@@ -27,10 +28,10 @@ def test_shards_shrink_towards_the_end_and_keep_every_item_in_order() -> None:
     assert [x for shard in got for x in shard] == items
     sizes = [len(s) for s in got]
     # a quarter of what is left (2 workers), rounded up: 2065/4 is over the cap of 512, then
-    # 1553/4, 1164/4, 873/4; down to the floor of 32, and the 19 left at the end
+    # 1553/4, 1164/4, 873/4; down to the floor of 16, the last 64 in four shards of 16
     assert sizes[:4] == [512, 389, 291, 219]
     assert all(a >= b for a, b in zip(sizes, sizes[1:]))
-    assert sizes[-4:] == [32, 32, 32, 19]
+    assert sizes[-5:] == [22, 16, 16, 16, 16]
     assert len(got) < 25  # few tasks
     assert max(len(s) for s in shards(list(range(100_000)), size=None, workers=2)) == MAX_SHARD_DOCS
 
@@ -39,6 +40,49 @@ def test_few_items_make_one_shard_and_a_set_size_wins() -> None:
     assert shards([1, 2, 3], size=None, workers=4) == [[1, 2, 3]]
     assert shards([], size=None, workers=2) == []
     assert shards(list(range(5)), size=2, workers=8) == [[0, 1], [2, 3], [4]]
+
+
+def test_even_shards_split_in_twice_as_many_tasks_as_workers_within_the_bounds() -> None:
+    items = list(range(1000))
+    got = even_shards(items, size=None, workers=2)
+    assert [x for shard in got for x in shard] == items
+    assert [len(s) for s in got] == [250, 250, 250, 250]
+    assert [len(s) for s in even_shards(items, size=None, workers=1)] == [500, 500]
+    # 2,225 documents on 2 workers: 4 shards would be over the cap of 512, so 6 (3 each)
+    assert [len(s) for s in even_shards(list(range(2225)), size=None, workers=2)] == [371] * 5 + [370]
+    # large runs: capped, and still a multiple of the workers
+    large = even_shards(list(range(10_000)), size=None, workers=2)
+    assert len(large) == 20 and max(len(s) for s in large) <= MAX_SHARD_DOCS
+    # never below the floor for small ones
+    assert [len(s) for s in even_shards(list(range(40)), size=None, workers=2)] == [MIN_SHARD_DOCS, MIN_SHARD_DOCS, 8]
+    assert even_shards([], size=None, workers=2) == []
+    assert even_shards(list(range(5)), size=2, workers=8) == [[0, 1], [2, 3], [4]]
+
+
+def test_an_opaque_value_is_one_dask_token_of_its_own_and_travels_whole() -> None:
+    import pickle
+
+    from dask.base import tokenize
+
+    docs = [{"doc_id": "a", "text": "x" * 1000}]
+    first, second = Opaque(docs), Opaque(docs)
+    assert tokenize(first) == tokenize(first)
+    assert tokenize(first) != tokenize(second)  # two batches never share a Dask task key
+    copy = pickle.loads(pickle.dumps(first))
+    assert copy.value == docs and tokenize(copy) == tokenize(first)
+
+
+@task(cache_policy=NO_CACHE)
+def _first_doc_id(batch: Opaque[list[dict[str, str]]]) -> str:
+    return batch.value[0]["doc_id"]
+
+
+def test_a_task_receives_the_opaque_value_it_was_sent() -> None:
+    @flow(task_runner=ThreadPoolTaskRunner(max_workers=2))
+    def run() -> str:
+        return _first_doc_id.submit(Opaque([{"doc_id": "d1"}])).result()
+
+    assert run() == "d1"
 
 
 def test_count_files_counts_and_stops_at_the_limit(tmp_path: Path) -> None:

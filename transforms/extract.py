@@ -6,6 +6,7 @@ Pure: the flow reads the bytes; these functions only look at them.
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 import zlib
 from typing import Final
@@ -36,6 +37,10 @@ MAX_CONTROL_RATIO: Final[float] = 0.01
 #: Share of NUL characters above which decoded text is binary (or UTF-16 without a BOM).
 MAX_NUL_RATIO: Final[float] = 0.1
 _ALLOWED_CONTROLS: Final[frozenset[str]] = frozenset("\t\n\r\f\v\x00")
+#: Characters of Unicode category Cc (U+0000-U+001F, U+007F-U+009F) but _ALLOWED_CONTROLS.
+_CONTROLS: Final[re.Pattern[str]] = re.compile(
+    "[" + "".join(re.escape(chr(c)) for c in [*range(0x20), *range(0x7F, 0xA0)] if chr(c) not in _ALLOWED_CONTROLS) + "]"
+)
 
 DOC_ID_HEX: Final[int] = 20
 
@@ -50,8 +55,7 @@ def control_char_ratio(text: str) -> float:
     carriage return, form feed) and NUL; 0 for ''."""
     if not text:
         return 0.0
-    n = sum(1 for ch in text if ch not in _ALLOWED_CONTROLS and unicodedata.category(ch) == "Cc")
-    return n / len(text)
+    return len(_CONTROLS.findall(text)) / len(text)
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
