@@ -12,6 +12,7 @@ Prefect's temporary (ephemeral) API cannot run schedules, so with no PREFECT_API
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
 import socket
 import subprocess
@@ -120,11 +121,20 @@ def start_api(*, timeout: float = 120) -> Api:
     PREFECT_API_URL, which worker processes (a process pool, local Dask workers) inherit: each
     would boot a server of its own otherwise. With a configured server, check that it answers.
     Call `Api.wait` before running a flow; the server stops when the process exits.
+
+    Without PREFECT_API_URL in the environment the server starts before Prefect is imported
+    here (its settings take about 2 s to import, the server about 7 s to boot), and is stopped
+    again if Prefect's settings name a server after all (a profile, a prefect.toml).
     """
+    api = Api()
+    if not os.environ.get("PREFECT_API_URL"):
+        _spawn_temporary_server(api)
     from prefect.settings import get_current_settings
 
-    api = Api()
-    if get_current_settings().api.url is not None:
+    if api.process is not None and get_current_settings().api.url is not None:
+        api.stop()  # a profile or a prefect.toml names the server to use
+        api = Api()
+    if api.process is None:
         def check() -> None:
             try:
                 connect_api()
@@ -133,19 +143,7 @@ def start_api(*, timeout: float = 120) -> Api:
 
         api._ready = threading.Thread(target=check, name="newsetl-api", daemon=True)
     else:
-        import prefect
-
-        port = free_port()
-        api.url = f"http://127.0.0.1:{port}/api"
-        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
-        api.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent),
-                "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
-                "--log-level", "error", "--lifespan", "on",
-            ],
-            env=env,
-        )
+        assert api.url is not None
         os.environ["PREFECT_API_URL"] = api.url
         _refresh_prefect_settings()
         # At exit, after Prefect's log and event workers have flushed (they drain on threading's
@@ -163,6 +161,24 @@ def start_api(*, timeout: float = 120) -> Api:
         api._ready = threading.Thread(target=check_started, name="newsetl-api", daemon=True)
     api._ready.start()
     return api
+
+
+def _spawn_temporary_server(api: Api) -> None:
+    """Start Prefect's temporary server for `api` (uvicorn on a free loopback port) without
+    importing Prefect."""
+    spec = importlib.util.find_spec("prefect")
+    assert spec is not None and spec.origin is not None, "prefect is a dependency of newsetl"
+    port = free_port()
+    api.url = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    api.process = subprocess.Popen(
+        [
+            sys.executable, "-m", "uvicorn", "--app-dir", str(Path(spec.origin).parent.parent),
+            "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "error", "--lifespan", "on",
+        ],
+        env=env,
+    )
 
 
 def start_local_server(log_path: Path, *, port: int | None = None, timeout: float = 180) -> tuple[subprocess.Popen[bytes], str]:

@@ -9,7 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from flows.serve import start_local_server
+import pytest
+
+import flows.serve
+from flows.serve import ServerNotStarted, start_api, start_local_server
 from flows.settings import SAMPLE_CORPUS
 from warehouse.duck import query
 
@@ -59,3 +62,30 @@ def test_serve_rejects_a_bad_cron_expression(tmp_path: Path) -> None:
     done = subprocess.run([str(BIN / "newsetl"), "serve", "--cron", "every hour", "--data-dir", str(tmp_path)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "not a cron expression" in done.stderr
+
+
+def test_a_server_named_in_prefects_settings_wins_over_the_temporary_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No PREFECT_API_URL in the environment, but Prefect's settings (a profile, a prefect.toml)
+    # name a server: the temporary server started meanwhile is stopped, and that server is used.
+    import prefect.settings
+    from types import SimpleNamespace
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setattr(prefect.settings, "get_current_settings", lambda: SimpleNamespace(api=SimpleNamespace(url="http://127.0.0.1:9/api")))
+    started: list[subprocess.Popen[bytes]] = []
+    real_popen = subprocess.Popen
+
+    def popen(*args: object, **kwargs: object) -> subprocess.Popen[bytes]:
+        started.append(real_popen(*args, **kwargs))  # type: ignore[call-overload]
+        return started[-1]
+
+    def refused() -> None:  # what connect_api says when nothing answers at the configured URL
+        raise RuntimeError("the Prefect API does not answer: connection refused; check PREFECT_API_URL")
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    monkeypatch.setattr(flows.serve, "connect_api", refused)
+    api = start_api()
+    assert len(started) == 1 and started[0].wait(timeout=20) is not None  # the temporary server, stopped
+    assert api.process is None and "PREFECT_API_URL" not in os.environ
+    with pytest.raises(ServerNotStarted, match="check PREFECT_API_URL"):
+        api.wait()  # the configured server was checked, not the temporary one
