@@ -269,7 +269,7 @@ def _run_flow(
             except RuntimeError as error:
                 print(f"newsetl: {error}", file=sys.stderr)
                 return EXIT_ERROR
-        flow = etl_flow.with_options(task_runner=dask_task_runner(address=address, workers=workers))
+        flow = etl_flow.with_options(task_runner=dask_task_runner(address))
     elif processes > 1:
         flow = etl_flow.with_options(task_runner=process_task_runner(workers=processes, model=settings.model))
     try:

@@ -92,17 +92,6 @@ def _load_pipeline(model: str) -> Language:
     return nlp
 
 
-def preload(model: str) -> None:
-    """Start-up of a task worker process: import the tasks and load the pipeline (errors are
-    left for the annotate task to raise properly)."""
-    import flows.tasks  # noqa: F401  (the tasks sent to this process live there)
-
-    try:
-        load_pipeline(model)
-    except ModelNotFound:
-        pass
-
-
 def model_version(model: str) -> str:
     """`name==version` of a spaCy pipeline without loading it (package metadata or meta.json);
     the name alone when neither says."""

@@ -8,7 +8,6 @@ tasks that write.
 from __future__ import annotations
 
 import math
-import os
 import time
 import uuid
 from collections import deque
@@ -96,15 +95,12 @@ class RunSummary:
         return sum(self.seconds.values())
 
 
-def dask_task_runner(*, address: str | None = None, workers: int | None = None) -> Any:
-    """prefect-dask's DaskTaskRunner: on an existing cluster at `address`, or on a new local
-    cluster of `workers` processes (one thread each: spaCy is CPU-bound)."""
+def dask_task_runner(address: str) -> Any:
+    """prefect-dask's DaskTaskRunner on the Dask cluster at `address`: an existing one
+    (`--dask-address`), or the local one the CLI started (`flows.warmup.LocalDask`)."""
     from prefect_dask.task_runners import DaskTaskRunner
 
-    if address:
-        return DaskTaskRunner(address=address)
-    cluster = {"n_workers": workers or os.cpu_count() or 1, "threads_per_worker": 1, "processes": True, "dashboard_address": None}
-    return DaskTaskRunner(cluster_kwargs=cluster)
+    return DaskTaskRunner(address=address)
 
 
 def process_task_runner(*, workers: int, model: str) -> Any:

@@ -48,7 +48,6 @@ class Opaque(Generic[T]):
         return self._token
 
 
-
 @task(name="extract", cache_policy=NO_CACHE)
 def extract_batch(paths: Opaque[list[str]], max_bytes: int) -> tuple[list[RawDoc], list[Rejection]]:
     docs: list[RawDoc] = []

@@ -12,7 +12,7 @@ import threading
 from typing import Any
 
 from flows import quality
-from flows.nlp import load_pipeline, preload
+from flows.nlp import ModelNotFound, load_pipeline
 
 
 def warm_up(model: str | None) -> threading.Thread:
@@ -40,10 +40,14 @@ def warm_worker(model: str) -> None:
     load the spaCy pipeline, and load what cleaning uses on first call (the language model and
     the MinHash permutations), so the first batches do not wait for them. Errors are left for
     the tasks to raise properly."""
+    import flows.tasks  # noqa: F401  (the tasks sent to this process live there)
     from transforms.dedup import minhash
     from transforms.language import detect_language
 
-    preload(model)
+    try:
+        load_pipeline(model)
+    except ModelNotFound:
+        pass
     detect_language("Warming up the language model.")
     minhash("warming up the minhash permutations of the clean stage")
 
