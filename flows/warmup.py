@@ -2,12 +2,13 @@
 
 Before a flow can run, slow things happen: Prefect's temporary API server boots (a subprocess;
 the main process only waits), great_expectations is imported, the spaCy model is loaded, and
-for `--dask` a local cluster starts its worker processes, each of which imports the tasks and
-loads the model. `flows.serve.start_api` starts the server; threads here do the rest.
+for `--dask` a local cluster starts its worker processes, forked from a fork server that
+imported the tasks and loaded the model once. `flows.serve.start_api` starts the server; threads here do the rest.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -54,8 +55,12 @@ def warm_worker(model: str) -> None:
 
 class LocalDask:
     """A local Dask cluster (`workers` processes of one thread: spaCy is CPU-bound) that starts
-    in the background while Prefect's server boots; each worker warms up as it joins
-    (`flows.daskplugin.WarmUp`).
+    in the background while Prefect's server boots.
+
+    Where the platform has it, the workers are forked from one fork server that imported the
+    tasks and loaded the models once (`flows.forkwarm`): a second worker then costs a fork,
+    not another 6 s of CPU on the cores the run needs. Each worker also warms up as it joins
+    (`flows.daskplugin.WarmUp`), which finds it all loaded when it was forked.
 
     Use `address()` for prefect-dask's DaskTaskRunner: it waits for the scheduler only, and the
     tasks the flow submits wait for the workers. Then `close()`.
@@ -73,6 +78,7 @@ class LocalDask:
 
             from flows.daskplugin import WarmUp
 
+            _fork_warm_workers(model)
             self._cluster = LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=None)  # type: ignore[no-untyped-call]
             with Client(self._cluster) as client:  # type: ignore[no-untyped-call]
                 client.register_plugin(WarmUp(model))
@@ -97,3 +103,22 @@ class LocalDask:
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
+
+
+def _fork_warm_workers(model: str) -> None:
+    """Make this process's local Dask workers fork from a warm fork server (`flows.forkwarm`
+    loading `model`), where multiprocessing has one (not on Windows: workers are spawned and
+    warm up on their own). Sets Dask's multiprocessing method for the whole process; the fork
+    server starts with the first worker and lives as long as this process."""
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    import dask
+    from distributed.utils import get_mp_context
+
+    from flows.forkwarm import FORK_MODEL_VARIABLE
+
+    dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
+    os.environ[FORK_MODEL_VARIABLE] = model  # the fork server's environment is this process's
+    get_mp_context().set_forkserver_preload(["distributed", "flows.forkwarm"])  # after Dask's own list

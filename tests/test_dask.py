@@ -75,6 +75,31 @@ def test_the_local_cluster_starts_in_the_background_and_warms_its_workers_up() -
         cluster.close()  # idempotent
 
 
+def test_local_workers_are_forked_with_the_pipeline_loaded_once() -> None:
+    # The fork server loaded the pipeline before forking the workers, so each worker's own
+    # warm-up finds it in the cache (a hit); a worker that loaded it itself would show no hit.
+    cluster = LocalDask(workers=2, model=DEFAULT_MODEL)
+    try:
+        with Client(cluster.address()) as client:
+            client.wait_for_workers(2, timeout=120)
+            for _ in range(120):
+                loads = list(client.run(_pipeline_loads).values())
+                if all(hits >= 1 for hits, _ in loads):
+                    break
+                time.sleep(0.5)
+        assert len(loads) == 2
+        assert all(hits >= 1 and misses == 1 for hits, misses in loads), loads
+    finally:
+        cluster.close()
+
+
+def _pipeline_loads() -> tuple[int, int]:
+    from flows.nlp import _load_pipeline
+
+    info = _load_pipeline.cache_info()
+    return info.hits, info.misses
+
+
 def test_a_local_cluster_that_cannot_start_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import distributed
 
