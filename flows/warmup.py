@@ -121,4 +121,4 @@ def _fork_warm_workers(model: str) -> None:
 
     dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
     os.environ[FORK_MODEL_VARIABLE] = model  # the fork server's environment is this process's
-    get_mp_context().set_forkserver_preload(["distributed", "flows.forkwarm"])  # after Dask's own list
+    get_mp_context().set_forkserver_preload(["distributed", "flows.forkwarm"])  # type: ignore[no-untyped-call]  # after Dask's own list
