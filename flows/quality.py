@@ -189,12 +189,15 @@ def _columns(spec: Expectation) -> list[str]:
 def _suite(stage: Stage, frame: str, specs: Sequence[Expectation], kwargs: Sequence[Mapping[str, Any]]) -> Any:
     import great_expectations as gx
 
-    suite = gx.ExpectationSuite(name=f"newsetl.{stage.value}.{frame}")
-    for index, (spec, args) in enumerate(zip(specs, kwargs)):
-        expectation_class = getattr(gx.expectations, spec.kind)
-        meta = {"newsetl_index": index, "action": spec.action.value, "why": spec.why}
-        suite.add_expectation(expectation_class(**dict(args), meta=meta))
-    return suite
+    # Given whole to the suite: `add_expectation` on a suite the context's store already holds
+    # (every run after the first) rewrites the stored suite once per expectation.
+    return gx.ExpectationSuite(
+        name=f"newsetl.{stage.value}.{frame}",
+        expectations=[
+            getattr(gx.expectations, spec.kind)(**dict(args), meta={"newsetl_index": index, "action": spec.action.value, "why": spec.why})
+            for index, (spec, args) in enumerate(zip(specs, kwargs))
+        ],
+    )
 
 
 def _observed(result: Mapping[str, Any]) -> dict[str, Any]:

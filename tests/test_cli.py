@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,6 +80,20 @@ def test_a_data_dir_of_another_schema_version_is_refused_with_the_fix_and_stays_
 def test_sql_without_a_warehouse_says_to_run_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sql", "select 1", "--data-dir", str(tmp_path)]) == 1
     assert "newsetl run" in capsys.readouterr().err
+
+
+def test_the_command_exits_with_the_status_and_the_whole_output(small_warehouse: Path, tmp_path: Path) -> None:
+    # `newsetl` (flows.cli:console) skips the interpreter's last garbage collection at exit:
+    # what it printed still arrives whole, and the status is main's.
+    rows = "select doc_id, body from documents, range(2000) order by doc_id"
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "sql", rows, "--data-dir", str(small_warehouse), "--format", "csv"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "doc_id,body" and len(lines) == 4001 and lines[-1] == "d2,Body two."
+    missing = subprocess.run([sys.executable, "-m", "flows.cli", "sql", "select 1", "--data-dir", str(tmp_path / "none")],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1 and "newsetl run" in missing.stderr
 
 
 def test_clean_json_prints_one_object_per_file(capsys: pytest.CaptureFixture[str]) -> None:
