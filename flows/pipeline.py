@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture, as_completed
+from prefect.task_runners import ProcessPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from flows import quality
@@ -104,13 +105,47 @@ def dask_task_runner(address: str) -> Any:
 
 
 def process_task_runner(*, workers: int, model: str) -> Any:
-    """Prefect's ProcessPoolTaskRunner with `workers` processes, each loading the spaCy pipeline
-    `model` once as it starts (while the flow process is still extracting)."""
-    from prefect.task_runners import ProcessPoolTaskRunner
+    """Prefect's ProcessPoolTaskRunner with `workers` processes, forked from the warm fork server
+    (`flows.warmup.use_warm_fork_server`) where there is one: each starts with the spaCy pipeline
+    `model` and the cleaning models loaded once for all. Each also runs `warm_worker` as it starts
+    (all done already when forked; the whole start-up when spawned), while the flow process is
+    still extracting."""
+    from flows.warmup import use_warm_fork_server, warm_worker
 
-    from flows.warmup import warm_worker
+    runner = _ForkServerPool if use_warm_fork_server(model) else ProcessPoolTaskRunner
+    return runner(max_workers=workers, initializer=warm_worker, initargs=(model,))
 
-    return ProcessPoolTaskRunner(max_workers=workers, initializer=warm_worker, initargs=(model,))
+
+class _ForkServerPool(ProcessPoolTaskRunner):
+    """ProcessPoolTaskRunner whose processes come from multiprocessing's fork server. Prefect
+    3.8 takes its context in `__enter__` as `multiprocessing.get_context("spawn")`, with no
+    option; for that call only, its module's `multiprocessing` is one whose `get_context` gives
+    the fork server's (the workers still start clean: the fork server is a fresh process, not
+    this one). `duplicate()` keeps the class."""
+
+    def __enter__(self) -> Any:
+        import multiprocessing
+
+        import prefect.task_runners as module
+
+        module.multiprocessing = _ForkServerContexts(multiprocessing)  # type: ignore[attr-defined,assignment]
+        try:
+            return super().__enter__()
+        finally:
+            module.multiprocessing = multiprocessing  # type: ignore[attr-defined]
+
+
+class _ForkServerContexts:
+    """The `multiprocessing` module, but every context it hands out is the fork server's."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def get_context(self, method: str | None = None) -> Any:
+        return self._module.get_context("forkserver")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
 
 
 def release_workers() -> None:
@@ -120,7 +155,6 @@ def release_workers() -> None:
     nothing of their own; a Dask cluster may be shared). Prefect's runner shuts the pool down
     again as the flow ends, which is then a no-op."""
     from prefect.context import FlowRunContext
-    from prefect.task_runners import ProcessPoolTaskRunner
 
     context = FlowRunContext.get()
     runner = context.task_runner if context is not None else None

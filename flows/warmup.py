@@ -15,6 +15,9 @@ from typing import Any
 from flows import quality
 from flows.nlp import ModelNotFound, load_pipeline
 
+#: The environment variable that names the pipeline the fork server loads (`flows.forkwarm`).
+FORK_MODEL_VARIABLE = "NEWSETL_FORK_SERVER_MODEL"
+
 
 def warm_up(model: str | None) -> threading.Thread:
     """Import great_expectations and load the spaCy model (unless `model` is None) in a
@@ -105,20 +108,27 @@ class LocalDask:
             self._cluster = None
 
 
-def _fork_warm_workers(model: str) -> None:
-    """Make this process's local Dask workers fork from a warm fork server (`flows.forkwarm`
-    loading `model`), where multiprocessing has one (not on Windows: workers are spawned and
-    warm up on their own). Sets Dask's multiprocessing method for the whole process; the fork
-    server starts with the first worker and lives as long as this process."""
+def use_warm_fork_server(model: str) -> bool:
+    """Make the processes this process starts with multiprocessing's "forkserver" method fork
+    from a fork server that preloads `flows.forkwarm` with `model`; False where the platform has
+    no fork server (Windows), and workers are spawned and warm up on their own. The fork server
+    starts with the first worker and lives as long as this process."""
     import multiprocessing
 
     if "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
+    os.environ[FORK_MODEL_VARIABLE] = model  # the fork server's environment is this process's
+    multiprocessing.get_context("forkserver").set_forkserver_preload(["flows.forkwarm"])
+    return True
+
+
+def _fork_warm_workers(model: str) -> None:
+    """Make this process's local Dask workers fork from the warm fork server (sets Dask's
+    multiprocessing method for the whole process)."""
+    if not use_warm_fork_server(model):
         return
     import dask
     from distributed.utils import get_mp_context
 
-    from flows.forkwarm import FORK_MODEL_VARIABLE
-
     dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
-    os.environ[FORK_MODEL_VARIABLE] = model  # the fork server's environment is this process's
     get_mp_context().set_forkserver_preload(["distributed", "flows.forkwarm"])  # type: ignore[no-untyped-call]  # after Dask's own list

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from distributed import Client
+from prefect import flow, task
 
 from flows.cli import main
+from flows.pipeline import process_task_runner
 from flows.settings import DEFAULT_MODEL
 from flows.warmup import LocalDask
 from warehouse.duck import query
@@ -91,6 +93,22 @@ def test_local_workers_are_forked_with_the_pipeline_loaded_once() -> None:
         assert all(hits >= 1 and misses == 1 for hits, misses in loads), loads
     finally:
         cluster.close()
+
+
+def test_local_worker_processes_are_forked_with_the_pipeline_loaded_once() -> None:
+    # The same for the local process pool: its initializer (warm_worker) finds the pipeline
+    # loaded by the fork server; a spawned worker would load it there (no hit).
+    @flow(task_runner=process_task_runner(workers=1, model=DEFAULT_MODEL))
+    def run() -> tuple[int, int]:
+        return _pipeline_loads_task.submit().result()
+
+    hits, misses = run()
+    assert hits >= 1 and misses == 1, (hits, misses)
+
+
+@task
+def _pipeline_loads_task() -> tuple[int, int]:
+    return _pipeline_loads()
 
 
 def _pipeline_loads() -> tuple[int, int]:
