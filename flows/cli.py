@@ -234,6 +234,10 @@ def _run(args: argparse.Namespace) -> int:
         from flows.warmup import LocalDask
 
         cluster = LocalDask(workers=args.workers or cores, model=settings.model)
+    elif processes > 1 and not args.dask_address:  # the pool's fork server warms up meanwhile
+        from flows.warmup import start_warm_fork_server
+
+        start_warm_fork_server(settings.model)
     try:
         return _run_flow(args, settings, inputs, processes=processes, api=api, cluster=cluster)
     finally:

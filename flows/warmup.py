@@ -122,6 +122,16 @@ def use_warm_fork_server(model: str) -> bool:
     return True
 
 
+def start_warm_fork_server(model: str) -> None:
+    """Start the warm fork server (`use_warm_fork_server`) now, so that it imports and loads
+    while Prefect's server boots, not when the process pool forks its first worker (the first
+    extract task would wait for it)."""
+    if use_warm_fork_server(model):
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def _fork_warm_workers(model: str) -> None:
     """Make this process's local Dask workers fork from the warm fork server (sets Dask's
     multiprocessing method for the whole process)."""
