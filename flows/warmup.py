@@ -2,8 +2,9 @@
 
 Before a flow can run, slow things happen: Prefect's temporary API server boots (a subprocess;
 the main process only waits), great_expectations is imported, the spaCy model is loaded, and
-for `--dask` a local cluster starts its worker processes, forked from a fork server that
-imported the tasks and loaded the model once. `flows.serve.start_api` starts the server; threads here do the rest.
+worker processes (a local Dask cluster's, the local pool's) start, forked from a fork server
+that imported the tasks and loaded the models once. `flows.serve.start_api` starts the server;
+threads here and the fork server do the rest.
 """
 
 from __future__ import annotations
