@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import atexit
 import csv
-import gc
 import json
 import os
 import sys
@@ -162,24 +160,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, help="where the lake and warehouse live (default: ./data; env NEWSETL_DATA_DIR)")
-
-
-def console() -> None:
-    """The `newsetl` command: `main`, then exit with its status.
-
-    The interpreter's last garbage collection at exit walks every object a run left behind
-    (Prefect, great_expectations, pandas, the Dask client: about 1.3 s after a run on the seed
-    articles) to free memory the process is about to give back anyway. Registered first, this hook runs
-    after every other exit handler (Prefect's log flush, logging's shutdown), and freezes the
-    objects left so that collection skips them; objects are still released as their modules
-    are, and files still flush on close."""
-    atexit.register(_skip_final_collection)
-    sys.exit(main())
-
-
-def _skip_final_collection() -> None:
-    gc.disable()
-    gc.freeze()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -522,4 +502,4 @@ def _clean(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    console()
+    sys.exit(main())
