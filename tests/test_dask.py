@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -104,6 +106,32 @@ def test_local_worker_processes_are_forked_with_the_pipeline_loaded_once() -> No
 
     hits, misses = run()
     assert hits >= 1 and misses == 1, (hits, misses)
+
+
+def test_a_worker_warms_up_what_its_first_task_would_import() -> None:
+    # Every task reaches a worker with its flow run's context: unpickling it imports the flow's
+    # module, and its run context loads Prefect's collections (prefect-dask). warm_worker does
+    # both, so that the fork server does them once rather than each worker's first task.
+    code = f"""
+import json, sys
+from flows.warmup import warm_worker
+loaded = lambda: {{name: name in sys.modules for name in ("flows.pipeline", "prefect_dask")}}
+before = loaded()
+warm_worker({DEFAULT_MODEL!r})
+print(json.dumps([before, loaded()]))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    before, after = json.loads(done.stdout.splitlines()[-1])
+    assert before == {"flows.pipeline": False, "prefect_dask": False}
+    assert after == {"flows.pipeline": True, "prefect_dask": True}
+
+
+def test_importing_the_warm_up_module_is_cheap() -> None:
+    # The CLI imports it to start the fork server first thing: spaCy, great_expectations and
+    # Prefect are imported where they are used, not with the module.
+    code = "import json, sys, flows.warmup; print(json.dumps(sorted(m for m in ('spacy', 'great_expectations', 'prefect') if m in sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert json.loads(done.stdout) == []
 
 
 @task
