@@ -1,8 +1,9 @@
 """The stage tasks that run on the task runner's workers (threads, worker processes or Dask
 workers): extract, clean and annotate a batch of documents.
 
-They live apart from the flow (`flows.pipeline`) so that a worker process imports only what
-they need: not the warehouse (pyarrow datasets, DuckDB) nor the quality gates.
+They live in a module of their own, apart from the flow (`flows.pipeline`). A worker imports
+the flow's module all the same: each task arrives with its flow run's context, which names the
+flow (`flows.warmup.warm_worker` imports it before the first task).
 """
 
 from __future__ import annotations
