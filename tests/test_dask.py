@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from distributed import Client
@@ -120,8 +121,7 @@ before = loaded()
 warm_worker({DEFAULT_MODEL!r})
 print(json.dumps([before, loaded()]))
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
-    before, after = json.loads(done.stdout.splitlines()[-1])
+    before, after = _printed_json(code)
     assert before == {"flows.pipeline": False, "prefect_dask": False}
     assert after == {"flows.pipeline": True, "prefect_dask": True}
 
@@ -130,8 +130,13 @@ def test_importing_the_warm_up_module_is_cheap() -> None:
     # The CLI imports it to start the fork server first thing: spaCy, great_expectations and
     # Prefect are imported where they are used, not with the module.
     code = "import json, sys, flows.warmup; print(json.dumps(sorted(m for m in ('spacy', 'great_expectations', 'prefect') if m in sys.modules)))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
-    assert json.loads(done.stdout) == []
+    assert _printed_json(code) == []
+
+
+def _printed_json(code: str) -> Any:
+    """What `code`, run in a fresh interpreter, prints last, as JSON."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 @task
