@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import csv
 import json
 import os
@@ -10,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from flows.serve import Api
@@ -160,6 +161,38 @@ def _parser() -> argparse.ArgumentParser:
 
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, help="where the lake and warehouse live (default: ./data; env NEWSETL_DATA_DIR)")
+
+
+def entry() -> NoReturn:
+    """The `newsetl` command (console script, `python -m flows.cli`): `main`, then a quick exit.
+
+    Once a command is done, Python would tear its interpreter down object by object: about
+    1.5 s after a run of the sample corpus, 2.5 s after one of the BBC corpus (spaCy, Prefect,
+    great_expectations, pyarrow and a run's rows are loaded), measured on this project's 2-core
+    machine. The exit handlers all run first as usual (Prefect's log and event workers drain,
+    the temporary Prefect server stops, temporary directories go, logs flush); only the
+    teardown that follows is skipped. An exception out of `main` exits the usual way."""
+    status: list[int] = []
+    atexit.register(_exit_now, status)  # registered first, so it runs after every other handler
+    status.append(main())
+    sys.exit(status[0])
+
+
+def _exit_now(status: list[int]) -> None:
+    """The last exit handler: flush the logs and the standard streams, then end the process
+    with `status` (nothing when `main` did not return)."""
+    if not status:
+        return
+    if "logging" in sys.modules:  # its own exit handler may come after this one
+        import logging
+
+        logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away (`| head`), a closed stream
+            pass
+    os._exit(status[0])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -502,4 +535,4 @@ def _clean(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

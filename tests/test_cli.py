@@ -77,6 +77,35 @@ def test_a_data_dir_of_another_schema_version_is_refused_with_the_fix_and_stays_
     assert capsys.readouterr().out == "n\n2\n"
 
 
+def test_a_run_as_a_process_exits_with_its_status_after_its_exit_handlers(tmp_path: Path) -> None:
+    # `entry` ends the process right after the exit handlers. One of them stops the temporary
+    # Prefect server the run started: it must be gone once the command is, and the output whole.
+    import os
+    import time
+
+    import psutil
+
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    command = [sys.executable, "-m", "flows.cli", "run", str(SAMPLE_CORPUS), "--data-dir", str(tmp_path / "data")]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    servers: set[int] = set()
+    while process.poll() is None:
+        try:
+            servers |= {c.pid for c in psutil.Process(process.pid).children() if "prefect.server.api.server" in " ".join(c.cmdline())}
+        except psutil.Error:
+            pass
+        time.sleep(0.2)
+    left = [pid for pid in servers if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    for pid in left:  # it would hold the output pipes open
+        psutil.Process(pid).kill()
+    out, err = process.communicate(timeout=60)
+    assert len(servers) == 1, "the run started no temporary server of its own"
+    assert not left, "the temporary Prefect server outlived the run"
+    assert process.returncode == 0, err
+    assert "loaded       5" in out and out.rstrip().splitlines()[-1].startswith("  warehouse")
+
+
 def test_sql_without_a_warehouse_says_to_run_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sql", "select 1", "--data-dir", str(tmp_path)]) == 1
     assert "newsetl run" in capsys.readouterr().err
