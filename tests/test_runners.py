@@ -157,3 +157,44 @@ def test_release_workers_stops_the_process_pool() -> None:
     pid, alive_before, alive_after = run()
     assert pid != os.getpid()
     assert alive_before and not alive_after
+
+
+def test_the_extract_stage_runs_in_the_flow_process_only_under_a_local_process_pool() -> None:
+    # Reading files costs less than a pool task's start-up and the documents' trip back to the
+    # flow; Dask workers (other machines, perhaps) and threads keep their batches.
+    from flows.pipeline import _runs_on_local_processes
+
+    @flow(task_runner=ProcessPoolTaskRunner(max_workers=1))
+    def on_processes() -> bool:
+        return _runs_on_local_processes()
+
+    @flow(task_runner=ThreadPoolTaskRunner(max_workers=2))
+    def on_threads() -> bool:
+        return _runs_on_local_processes()
+
+    assert on_processes() is True
+    assert on_threads() is False
+    assert _runs_on_local_processes() is False  # outside a flow run
+
+
+def test_a_process_pool_run_extracts_in_the_flow_process(tmp_path: Path) -> None:
+    # The extract tasks of a run on worker processes run in the flow's process: the run's
+    # Prefect task runs say so (no worker ever ran one), and the files are all read.
+    from flows import tasks
+    from flows.pipeline import etl_flow, process_task_runner
+
+    ran_in: list[int] = []
+    original = tasks.extract_batch.fn
+
+    def spy(*args: object, **kwargs: object) -> object:
+        ran_in.append(os.getpid())
+        return original(*args, **kwargs)
+
+    flow_run = etl_flow.with_options(task_runner=process_task_runner(workers=2, model=DEFAULT_MODEL))
+    try:
+        tasks.extract_batch.fn = spy  # type: ignore[method-assign]
+        summary = flow_run([str(SAMPLE_CORPUS)], data_dir=str(tmp_path), workers=2)
+    finally:
+        tasks.extract_batch.fn = original  # type: ignore[method-assign]
+    assert summary.n_loaded == 5
+    assert ran_in and set(ran_in) == {os.getpid()}
