@@ -1,18 +1,24 @@
-"""The one place the spaCy pipeline is loaded."""
+"""The one place the spaCy pipeline is loaded.
+
+spaCy is imported only where a pipeline is loaded: checking that a pipeline is installed and
+naming its version read package metadata, so that the flow's process, when its workers do all the
+annotating (a process pool, Dask), starts without importing spaCy (about 1 s of CPU while
+Prefect's server boots and the workers' fork server loads, on the same cores).
+"""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import spacy
-from spacy.language import Language
-from spacy.pipeline import Tok2Vec
-
-import transforms.annotate  # noqa: F401  (registers the newsetl_entities component)
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 #: Components of spaCy's trained pipelines that neither NER nor sentence splitting need.
 UNNEEDED = ("tagger", "morphologizer", "parser", "attribute_ruler", "lemmatizer", "trainable_lemmatizer")
@@ -45,7 +51,7 @@ def check_model(model: str) -> None:
     Raises:
         ModelNotFound: with the fix in the message.
     """
-    if Path(model).is_dir() or spacy.util.is_package(model):
+    if Path(model).is_dir() or _package_version(model) is not None:
         return
     raise ModelNotFound(
         f"spaCy pipeline {model!r} is not installed and is not a folder.\n"
@@ -70,6 +76,11 @@ def _load_pipeline(model: str) -> Language:
     Raises:
         ModelNotFound: the model is not installed; the message says how to install it.
     """
+    import spacy
+    from spacy.pipeline import Tok2Vec
+
+    import transforms.annotate  # noqa: F401  (registers the newsetl_entities component)
+
     try:
         nlp = spacy.load(model, exclude=list(UNNEEDED), disable=[])
     except OSError as error:
@@ -93,10 +104,20 @@ def _load_pipeline(model: str) -> Language:
 
 
 def model_version(model: str) -> str:
-    """`name==version` of a spaCy pipeline without loading it (package metadata or meta.json);
-    the name alone when neither says."""
+    """`name==version` of a spaCy pipeline without loading it (package metadata, or the
+    folder's meta.json as spaCy reads it); the name alone when neither says."""
     if Path(model).is_dir():
-        meta = spacy.util.get_model_meta(Path(model))
+        meta_path = Path(model) / "meta.json"
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
         return f"{meta.get('lang', '')}_{meta.get('name', model)}=={meta.get('version', '')}"
-    found = spacy.util.get_package_version(model)
+    found = _package_version(model)
     return f"{model}=={found}" if found else model
+
+
+def _package_version(name: str) -> str | None:
+    """The installed version of the distribution `name` (as `spacy.util.get_package_version`
+    finds it), None when it is not installed."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None

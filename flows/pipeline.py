@@ -33,7 +33,6 @@ from flows.settings import Settings
 from flows.sources import discover
 from flows.tasks import Opaque, annotate_batch, clean_batch, extract_batch
 from schemas import RunStatus, Stage
-from transforms.annotate import attach_annotations
 from transforms.checks import (
     annotated_frame,
     documents_frame,
@@ -47,14 +46,14 @@ from transforms.checks import (
 from transforms.dedup import LoadedDoc, find_near_duplicates, plan_run
 from transforms.entities import build_entities, build_entity_aliases, build_sentence_entities, entity_key
 from transforms.furniture import learn_furniture
-from transforms.records import AnnotatedDoc, CleanDoc, Lineage, RawDoc, Rejection
+from transforms.records import AnnotatedDoc, CleanDoc, Lineage, RawDoc, Rejection, attach_annotations
 from transforms.resolve import AliasRules, alias_names, key_stats, resolve_entities
 from transforms.rows import document_row, mention_rows, quarantine_row, quote_rows, removed_line_rows, sentence_rows, with_entity_ids, with_lineage
-from warehouse.duck import refresh_views
-from warehouse.lake import Lake
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
+
+    from warehouse.lake import Lake
 
 T = TypeVar("T")
 #: What a stage task returns: its documents, its rejections, then anything else.
@@ -162,6 +161,15 @@ def release_workers() -> None:
     executor = getattr(runner, "_executor", None)  # Prefect 3.8 keeps its ProcessPoolExecutor here
     if isinstance(runner, ProcessPoolTaskRunner) and executor is not None:
         executor.shutdown(wait=True)
+
+
+def _lake(data_dir: str | Path) -> Lake:
+    """The lake in `data_dir`. The warehouse modules (pyarrow datasets, pandas, DuckDB: about
+    0.6 s to import) are imported at first use: worker processes import this module too (each
+    task's context names the flow), and need none of them."""
+    from warehouse.lake import Lake
+
+    return Lake(Path(data_dir))
 
 
 def new_run_id(now: datetime) -> str:
@@ -282,21 +290,21 @@ def check_stage(stage: Stage, frames: dict[str, list[Row]], run_id: str, params:
 @task(name="read-lake", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
 def read_loaded(data_dir: str) -> dict[str, LoadedDoc]:
     """doc_id -> what the lake holds about each loaded document (its latest row)."""
-    rows = Lake(Path(data_dir)).current_documents(columns=["doc_id", "source_path", "pipeline_version", "model_version", "duplicate_of"])
+    rows = _lake(data_dir).current_documents(columns=["doc_id", "source_path", "pipeline_version", "model_version", "duplicate_of"])
     return {row["doc_id"]: LoadedDoc(**row) for row in rows}
 
 
 @task(name="read-lake-bodies", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
 def read_original_bodies(data_dir: str) -> list[tuple[str, str]]:
     """(doc_id, body) of the loaded documents that are not copies, in load order."""
-    rows = Lake(Path(data_dir)).current_documents(columns=["doc_id", "body", "duplicate_of", "run_id"])
+    rows = _lake(data_dir).current_documents(columns=["doc_id", "body", "duplicate_of", "run_id"])
     return [(r["doc_id"], r["body"]) for r in sorted(rows, key=lambda r: (r["run_id"], r["doc_id"])) if r["duplicate_of"] is None]
 
 
 @task(name="read-lake-runs", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
 def read_recent_densities(data_dir: str) -> list[float]:
     """Entity densities of the last completed runs that annotated something, oldest first."""
-    runs = Lake(Path(data_dir)).read("runs").to_pylist()
+    runs = _lake(data_dir).read("runs").to_pylist()
     recent = [r["entity_density"] for r in sorted(runs, key=lambda r: r["run_id"]) if r["status"] == "completed" and r.get("entity_density")]
     return recent[-RECENT_RUNS:]
 
@@ -304,7 +312,7 @@ def read_recent_densities(data_dir: str) -> list[float]:
 @task(name="read-lake-mentions", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
 def read_current_mentions(data_dir: str) -> list[Row]:
     """The mentions entities are built from: each loaded document's latest run."""
-    mentions = Lake(Path(data_dir)).current_rows("mentions", columns=["doc_id", "sentence_id", "text", "label", "entity_key"])
+    mentions = _lake(data_dir).current_rows("mentions", columns=["doc_id", "sentence_id", "text", "label", "entity_key"])
     for row in mentions:  # loaded before mentions had entity_key: the key of the text itself
         row["entity_key"] = row["entity_key"] or entity_key(row["text"])
     return mentions
@@ -313,7 +321,7 @@ def read_current_mentions(data_dir: str) -> list[Row]:
 @task(name="read-lake-aliases", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
 def read_previous_entities(data_dir: str) -> dict[str, str]:
     """The key -> entity id map earlier runs settled (`entity_aliases`)."""
-    aliases = Lake(Path(data_dir)).read("entity_aliases", columns=["alias_key", "entity_id"])
+    aliases = _lake(data_dir).read("entity_aliases", columns=["alias_key", "entity_id"])
     return dict(zip(aliases.column("alias_key").to_pylist(), aliases.column("entity_id").to_pylist()))
 
 
@@ -330,8 +338,10 @@ def resolve_batch(mentions: list[Row], previous: dict[str, str], rules: AliasRul
 def publish(data_dir: str, run_id: str, tables: dict[str, list[Row]], ingest_date: date) -> list[str]:
     """Commit this run's tables as one new lake snapshot (entities replaced whole) and refresh
     the DuckDB views. No retries: a commit is all or nothing, and the lock is held."""
-    lake = Lake(Path(data_dir))
+    lake = _lake(data_dir)
     lake.commit(run_id, tables, ingest_date=ingest_date)
+    from warehouse.duck import refresh_views
+
     views = refresh_views(lake)
     get_run_logger().info("load: wrote %s", ", ".join(f"{len(rows)} {name}" for name, rows in tables.items()))
     return views
@@ -408,7 +418,7 @@ def etl_flow(
         min_body_chars=min_body_chars, max_quarantined=max_quarantined, aliases=aliases,
     )
     logger = get_run_logger()
-    lake = Lake(settings.data_dir)
+    lake = _lake(settings.data_dir)
 
     def waiting(holder: str) -> None:
         logger.warning("data dir %s is being loaded by %s; waiting for it to finish", settings.data_dir, holder)
@@ -581,7 +591,7 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             summary.n_entities = len(entities)
         else:
             all_mentions, entities = [], []  # sentence_entities, like entities, stays as loaded
-            summary.n_entities = Lake(settings.data_dir).read("entities", columns=["entity_id"]).num_rows
+            summary.n_entities = _lake(settings.data_dir).read("entities", columns=["entity_id"]).num_rows
         frames = load_frames(
             documents, mentions, entities, loaded_doc_ids=current, all_mentions=all_mentions,
             sentence_entities=tables.get("sentence_entities", ()), run=run_checks,

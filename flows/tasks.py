@@ -16,12 +16,11 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.nlp import load_pipeline, pipeline_lock
 from flows.sources import read_documents
-from transforms.annotate import Annotation, annotate_bodies
 from transforms.clean import clean_document
 from transforms.dedup import minhash
 from transforms.furniture import furniture_for
 from transforms.language import detect_language
-from transforms.records import CleanDoc, RawDoc, Rejection
+from transforms.records import Annotation, CleanDoc, RawDoc, Rejection
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
@@ -89,6 +88,8 @@ def annotate_batch(bodies: Opaque[list[tuple[str, str]]], model: str, batch_size
     """Annotate (doc_id, body) pairs. Only the bodies travel to the worker, and only the
     annotations come back (not the whole documents, with their inputs and removed lines).
     Returns (doc_id, annotation) of each document and (doc_id, error) of each that broke the model."""
+    from transforms.annotate import annotate_bodies  # spaCy: only where annotating happens (see flows.nlp)
+
     nlp = load_pipeline(model)
     with pipeline_lock():  # one batch at a time per process (see flows.nlp.PIPELINE_LOCK)
         done, failed = annotate_bodies(nlp, bodies.value, batch_size=batch_size)

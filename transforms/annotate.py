@@ -8,16 +8,16 @@ turns processed documents into records.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from schemas.reasons import ENTITY_LABELS, QuarantineReason, Stage
+from schemas.reasons import ENTITY_LABELS
 from transforms.entities import HONORIFICS, compare_tokens, entity_key, is_acronym, resolve_in_document
 from transforms.quotes import find_quotes
-from transforms.records import AnnotatedDoc, CleanDoc, MentionSpan, QuoteSpan, Rejection, SentenceSpan
+from transforms.records import AnnotatedDoc, Annotation, CleanDoc, MentionSpan, SentenceSpan
 
 _LEADING_DROP: Final[frozenset[str]] = frozenset({"the", "a", "an"}) | HONORIFICS | {h + "." for h in HONORIFICS}
 _TRAILING_DROP: Final[frozenset[str]] = frozenset({"'s", "’s", "'", "’"})
@@ -110,10 +110,6 @@ def doc_spans(doc: Doc) -> tuple[tuple[SentenceSpan, ...], tuple[MentionSpan, ..
     return tuple(sentences), mentions
 
 
-#: What annotating one body gives: its sentences, mentions and quotations.
-Annotation = tuple[tuple[SentenceSpan, ...], tuple[MentionSpan, ...], tuple[QuoteSpan, ...]]
-
-
 def annotate_texts(nlp: Language, texts: Iterable[str], *, batch_size: int = 64) -> Iterator[Annotation]:
     """Run `nlp` over `texts` (cleaned bodies) in batches and yield each one's annotation, in order.
 
@@ -150,18 +146,6 @@ def annotate_bodies(
             except Exception as error:  # noqa: BLE001 - any model failure is a quarantine reason
                 failed.append((doc_id, f"{type(error).__name__}: {error}"))
         return done, failed
-
-
-def attach_annotations(
-    docs: Mapping[str, CleanDoc], done: Iterable[tuple[str, Annotation]], failed: Iterable[tuple[str, str]]
-) -> tuple[list[AnnotatedDoc], list[Rejection]]:
-    """What `annotate_bodies` returned, joined back to the cleaned documents (by doc_id): the
-    annotated documents in order, and an `annotation_error` rejection per document that failed."""
-    return (
-        [AnnotatedDoc(docs[doc_id], *annotation) for doc_id, annotation in done],
-        [Rejection(docs[doc_id].source_path, Stage.ANNOTATE, QuarantineReason.ANNOTATION_ERROR, detail, doc_id, docs[doc_id].raw.input_sha256)
-         for doc_id, detail in failed],
-    )
 
 
 def annotate_documents(nlp: Language, docs: Iterable[CleanDoc], *, batch_size: int = 64) -> Iterator[AnnotatedDoc]:

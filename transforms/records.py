@@ -6,7 +6,7 @@ and can be tested with a value in and a value out.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import TypeVar
@@ -188,3 +188,21 @@ class AnnotatedDoc:
     sentences: tuple[SentenceSpan, ...] = ()
     mentions: tuple[MentionSpan, ...] = ()
     quotes: tuple[QuoteSpan, ...] = ()
+
+
+#: What annotating one body gives: its sentences, mentions and quotations.
+Annotation = tuple[tuple[SentenceSpan, ...], tuple[MentionSpan, ...], tuple[QuoteSpan, ...]]
+
+
+def attach_annotations(
+    docs: Mapping[str, CleanDoc], done: Iterable[tuple[str, Annotation]], failed: Iterable[tuple[str, str]]
+) -> tuple[list[AnnotatedDoc], list[Rejection]]:
+    """What `transforms.annotate.annotate_bodies` returned, joined back to the cleaned documents
+    (by doc_id): the annotated documents in order, and an `annotation_error` rejection per
+    document that failed. Here rather than beside spaCy, so that the flow's process can join
+    what its workers annotated without importing spaCy."""
+    return (
+        [AnnotatedDoc(docs[doc_id], *annotation) for doc_id, annotation in done],
+        [Rejection(docs[doc_id].source_path, Stage.ANNOTATE, QuarantineReason.ANNOTATION_ERROR, detail, doc_id, docs[doc_id].raw.input_sha256)
+         for doc_id, detail in failed],
+    )
