@@ -167,7 +167,7 @@ def entry() -> NoReturn:
     """The `newsetl` command (console script, `python -m flows.cli`): `main`, then a quick exit.
 
     Once a command is done, Python would tear its interpreter down object by object: about
-    1.5 s after a run of the sample corpus, 2.5 s after one of the BBC corpus (spaCy, Prefect,
+    1.5 s after a run of the sample corpus, 2.6 s after one of the BBC corpus (spaCy, Prefect,
     great_expectations, pyarrow and a run's rows are loaded), measured on this project's 2-core
     machine. The exit handlers all run first as usual (Prefect's log and event workers drain,
     the temporary Prefect server stops, temporary directories go, logs flush); only the

@@ -338,10 +338,10 @@ def resolve_batch(mentions: list[Row], previous: dict[str, str], rules: AliasRul
 def publish(data_dir: str, run_id: str, tables: dict[str, list[Row]], ingest_date: date) -> list[str]:
     """Commit this run's tables as one new lake snapshot (entities replaced whole) and refresh
     the DuckDB views. No retries: a commit is all or nothing, and the lock is held."""
+    from warehouse.duck import refresh_views  # at first use, like the lake (see `_lake`)
+
     lake = _lake(data_dir)
     lake.commit(run_id, tables, ingest_date=ingest_date)
-    from warehouse.duck import refresh_views
-
     views = refresh_views(lake)
     get_run_logger().info("load: wrote %s", ", ".join(f"{len(rows)} {name}" for name, rows in tables.items()))
     return views
