@@ -220,7 +220,7 @@ def _gather(
 def _runs_on_local_processes() -> bool:
     """Whether this flow run's task runner is a local process pool. The extract stage then runs
     in the flow's own process: reading and decoding the BBC corpus (2,225 files) takes about
-    0.4 s there, while the pool took 1.4 to 2.2 s for the same batches (each task's Prefect
+    0.4 s there, while the pool took 1.2 to 2.2 s for the same batches (each task's Prefect
     start-up, and the documents pickled back to the flow, then out again to the clean stage).
     Dask workers still extract: on a cluster of several machines, they share the reading."""
     from prefect.context import FlowRunContext
