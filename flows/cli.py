@@ -83,8 +83,9 @@ def _parser() -> argparse.ArgumentParser:
         "--processes",
         type=int,
         metavar="N",
-        help="local runs: run the extract, clean and annotate batches in N worker processes, each with its own "
-        "spaCy pipeline (Prefect's ProcessPoolTaskRunner); 1 runs them in the flow's own process "
+        help="local runs: run the clean and annotate batches in N worker processes, each with its own "
+        "spaCy pipeline (Prefect's ProcessPoolTaskRunner; extract stays in the flow's process); 1 runs them all "
+        "in the flow's own process "
         f"(default: the CPU count, or 1 for fewer than {MIN_FILES_FOR_PROCESSES} input files)",
     )
     run.add_argument("--dask", action="store_true", help="run the tasks on a local Dask cluster (prefect-dask's DaskTaskRunner)")

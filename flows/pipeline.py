@@ -199,8 +199,7 @@ def _gather(
 
     Submitting a task serializes its arguments in the flow's process until a worker takes it,
     and a finished future holds its result: a window of tasks, rather than all of them at once,
-    keeps memory to a few batches whatever the size of the run. Every stage task returns
-    (documents, rejections, ...): both count as handled."""
+    keeps memory to a few batches whatever the size of the run."""
     queue = deque(enumerate(batches))
     running: dict[Any, tuple[int, PrefectFuture[R]]] = {}
     results: dict[int, Any] = {}
@@ -213,8 +212,14 @@ def _gather(
         index, _ = running.pop(finished.task_run_id)
         result = finished.result()
         results[index] = keep(result)
-        progress.advance(len(result[0]) + len(result[1]))
+        progress.advance(_handled(result))
     return [results[i] for i in range(len(batches))]
+
+
+def _handled(result: tuple[Any, ...]) -> int:
+    """How many documents a stage task handled: every stage task returns (documents,
+    rejections, ...), and both count."""
+    return len(result[0]) + len(result[1])
 
 
 def _runs_on_local_processes() -> bool:
@@ -235,7 +240,7 @@ def _run_here(run: Callable[[list[T]], R], batches: Sequence[list[T]], progress:
     results = []
     for batch in batches:
         result = run(batch)
-        progress.advance(len(result[0]) + len(result[1]))
+        progress.advance(_handled(result))
         results.append(result)
     return results
 

@@ -178,8 +178,9 @@ def test_the_extract_stage_runs_in_the_flow_process_only_under_a_local_process_p
 
 
 def test_a_process_pool_run_extracts_in_the_flow_process(tmp_path: Path) -> None:
-    # The extract tasks of a run on worker processes run in the flow's process: the run's
-    # Prefect task runs say so (no worker ever ran one), and the files are all read.
+    # The extract tasks of a run on worker processes run in the flow's process: a spy on the task's
+    # function, which only the flow's process has, records every call (none would reach it from a
+    # worker), and the files are all read.
     from flows import tasks
     from flows.pipeline import etl_flow, process_task_runner
 
