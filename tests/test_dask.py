@@ -80,6 +80,25 @@ def test_the_local_cluster_starts_in_the_background_and_warms_its_workers_up() -
         cluster.close()  # idempotent
 
 
+def test_local_workers_run_no_statistical_profiler() -> None:
+    # Dask's profiler samples the running task's stack every 10 ms for a dashboard this cluster
+    # does not have (see flows.warmup.WORKER_CONFIG); a default worker has it on.
+    cluster = LocalDask(workers=1, model=DEFAULT_MODEL)
+    try:
+        with Client(cluster.address()) as client:
+            client.wait_for_workers(1, timeout=120)
+            callbacks = list(client.run(_periodic_callbacks).values())
+        assert len(callbacks) == 1
+        assert "heartbeat" in callbacks[0]  # the worker's other periodic work is as usual
+        assert not {"profile", "profile-cycle"} & set(callbacks[0]), callbacks[0]
+    finally:
+        cluster.close()
+
+
+def _periodic_callbacks(dask_worker: Any) -> list[str]:
+    return sorted(dask_worker.periodic_callbacks)
+
+
 def test_local_workers_are_forked_with_the_pipeline_loaded_once() -> None:
     # The fork server loaded the pipeline before forking the workers, so each worker's own
     # warm-up finds it in the cache (a hit); a worker that loaded it itself would show no hit.
