@@ -75,9 +75,11 @@ def warm_worker(model: str) -> None:
 
 #: Dask settings of the local cluster's workers (each worker's nanny passes on the config of the
 #: process that starts it). No statistical profiler: it samples the running task's stack every
-#: 10 ms for the dashboard's profile page, and this cluster has no dashboard. On this project's
-#: 2-core machine, one worker annotated 400 BBC articles in 31.5 to 33.5 s with it (four runs)
-#: and 25.3 to 31.8 s without (four runs, alternating; 23.8 to 28.1 s in the flow's own process).
+#: 10 ms for the dashboard's profile page, and this cluster has no dashboard. Measured on this
+#: project's 2-core machine (one worker annotating 250 BBC articles, two runs each way): the
+#: worker's threads other than the task's used 1.45 and 1.63 s of CPU with it, 0.46 and 0.53 s
+#: without, and the task's own thread 18.1 and 19.0 s against 17.0 and 17.8 s. When the workers
+#: fill every core, that CPU comes out of the annotation.
 WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 
