@@ -104,13 +104,12 @@ class LocalDask:
 
     def _start(self, workers: int, model: str) -> None:
         try:
+            import dask
             from distributed import Client, LocalCluster
 
             from flows.daskplugin import WarmUp
 
             _fork_warm_workers(model)
-            import dask
-
             dask.config.set(WORKER_CONFIG)  # this process's config, which each worker's nanny passes on
             self._cluster = LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=None)  # type: ignore[no-untyped-call]
             with Client(self._cluster) as client:  # type: ignore[no-untyped-call]
