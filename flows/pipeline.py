@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ProcessPoolTaskRunner
 from prefect.utilities.annotations import quote
@@ -154,10 +155,7 @@ def release_workers() -> None:
     run in the flow's process, do not need. Other task runners are left as they are (threads hold
     nothing of their own; a Dask cluster may be shared). Prefect's runner shuts the pool down
     again as the flow ends, which is then a no-op."""
-    from prefect.context import FlowRunContext
-
-    context = FlowRunContext.get()
-    runner = context.task_runner if context is not None else None
+    runner = _task_runner()
     executor = getattr(runner, "_executor", None)  # Prefect 3.8 keeps its ProcessPoolExecutor here
     if isinstance(runner, ProcessPoolTaskRunner) and executor is not None:
         executor.shutdown(wait=True)
@@ -228,10 +226,13 @@ def _runs_on_local_processes() -> bool:
     0.4 s there, while the pool took 1.2 to 2.2 s for the same batches (each task's Prefect
     start-up, and the documents pickled back to the flow, then out again to the clean stage).
     Dask workers still extract: on a cluster of several machines, they share the reading."""
-    from prefect.context import FlowRunContext
+    return isinstance(_task_runner(), ProcessPoolTaskRunner)
 
+
+def _task_runner() -> Any:
+    """The task runner of the flow run this code runs in; None outside a flow run."""
     context = FlowRunContext.get()
-    return isinstance(context.task_runner if context is not None else None, ProcessPoolTaskRunner)
+    return context.task_runner if context is not None else None
 
 
 def _run_here(run: Callable[[list[T]], R], batches: Sequence[list[T]], progress: StageProgress) -> list[R]:
