@@ -217,6 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from flows.sources import InputNotFound, check_inputs, count_files
+    from flows.warmup import tune_allocator
+
+    tune_allocator()  # before any thread starts (see its docstring)
 
     settings = Settings.load(
         data_dir=args.data_dir, model=args.model, batch_size=args.batch_size, max_file_mb=args.max_file_mb,
@@ -376,6 +379,9 @@ def _sql(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from flows.warmup import tune_allocator
+
+    tune_allocator()  # before any thread starts; the served runs are processes that inherit it
     from prefect.client.schemas.schedules import CronSchedule
     from pydantic import ValidationError
 

@@ -19,6 +19,55 @@ from typing import Any
 #: The environment variable that names the pipeline the fork server loads (`flows.forkwarm`).
 FORK_MODEL_VARIABLE = "NEWSETL_FORK_SERVER_MODEL"
 
+#: glibc's allocator settings for a run's processes (`tune_allocator`), as its environment
+#: variables name them, with the `mallopt` parameter of each: one arena (M_ARENA_MAX), blocks of
+#: up to 32 MiB from the heap rather than mapped one by one (M_MMAP_THRESHOLD; glibc's highest),
+#: and up to 256 MiB of free memory at the heap's top kept for reuse (M_TRIM_THRESHOLD). Annotating
+#: 150 BBC articles in one process took 3,700 page faults with these, 37,000 with 128 MiB kept and
+#: 104,000 with 64 MiB: a spaCy batch frees and takes back more than 128 MiB.
+ALLOCATOR_SETTINGS = {
+    "MALLOC_ARENA_MAX": (-8, 1),
+    "MALLOC_MMAP_THRESHOLD_": (-3, 32 << 20),
+    "MALLOC_TRIM_THRESHOLD_": (-1, 256 << 20),
+}
+
+
+def tune_allocator() -> dict[str, int]:
+    """Make glibc's malloc keep the memory spaCy's batches free for the next ones, in this process
+    (`mallopt`) and in every process it starts afterwards (the environment: Prefect's server, the
+    fork server and the workers forked from it, Dask's workers, a served deployment's runs).
+
+    Annotating, spaCy allocates and frees arrays of a few MiB per batch. By default glibc maps
+    each such block from the kernel and unmaps it when freed, or gives the heap's free top back,
+    and the next batch takes page faults to get the memory back, zeroed. On this project's 2-core
+    machine, annotating 150 BBC articles took about 133,000 page faults in a process's main
+    thread (where a pool worker runs its tasks), 54,000 in another thread (where a run in the
+    flow's own process annotates: a thread's arena is a heap of its own), and 3,700 with these
+    settings; the kernel's share of the CPU time went from 0.5 to 0.8 s, or 0.3 s, to 0.1 s.
+    Call it before this process starts any thread: a thread that has allocated keeps its arena.
+
+    Returns the settings applied (name -> value); none (an empty dict) on a C library other than
+    glibc, or when the environment already sets any of them: the user's own tuning is left as it is.
+    """
+    if any(name in os.environ for name in ALLOCATOR_SETTINGS) or not _is_glibc():
+        return {}
+    import ctypes
+
+    libc = ctypes.CDLL("libc.so.6")
+    applied = {}
+    for name, (parameter, value) in ALLOCATOR_SETTINGS.items():
+        if libc.mallopt(parameter, value) == 1:
+            os.environ[name] = str(value)
+            applied[name] = value
+    return applied
+
+
+def _is_glibc() -> bool:
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION") is not None
+    except (ValueError, OSError, AttributeError):  # not a GNU system (or no confstr at all)
+        return False
+
 
 def warm_up(model: str | None) -> threading.Thread:
     """Import great_expectations and load the spaCy model (unless `model` is None) in a
