@@ -24,11 +24,11 @@ FORK_MODEL_VARIABLE = "NEWSETL_FORK_SERVER_MODEL"
 #: up to 32 MiB from the heap rather than mapped one by one (M_MMAP_THRESHOLD; glibc's highest),
 #: and up to 256 MiB of free memory at the heap's top kept for reuse (M_TRIM_THRESHOLD). Annotating
 #: 150 BBC articles in one process took 3,700 page faults with these, 37,000 with 128 MiB kept and
-#: 104,000 with 64 MiB: a spaCy batch frees and takes back more than 128 MiB.
+#: 104,000 with 64 MiB (so the heap's free top swings by more than 128 MiB from batch to batch).
 ALLOCATOR_SETTINGS = {
-    "MALLOC_ARENA_MAX": (-8, 1),
-    "MALLOC_MMAP_THRESHOLD_": (-3, 32 << 20),
-    "MALLOC_TRIM_THRESHOLD_": (-1, 256 << 20),
+    "MALLOC_ARENA_MAX": (-8, 1),  # M_ARENA_MAX in glibc's malloc.h
+    "MALLOC_MMAP_THRESHOLD_": (-3, 32 << 20),  # M_MMAP_THRESHOLD
+    "MALLOC_TRIM_THRESHOLD_": (-1, 256 << 20),  # M_TRIM_THRESHOLD
 }
 
 
