@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+from types import FrameType
 
 from flows.warmup import FORK_MODEL_VARIABLE, warm_worker
 
@@ -45,7 +46,7 @@ def _in_fork_server() -> bool:
     on the stack), not an import in some other process, which must exit the usual way."""
     from multiprocessing import forkserver
 
-    frame = sys._getframe()
+    frame: FrameType | None = sys._getframe()
     while frame is not None:
         if frame.f_code is forkserver.main.__code__:
             return True
