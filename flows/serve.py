@@ -163,6 +163,14 @@ def start_api(*, timeout: float = 120) -> Api:
     return api
 
 
+#: The temporary server skips registering Prefect's block types in its database as it boots.
+#: A run uses no blocks; the registration is memoized across boots, but checking whether it is
+#: due imports every installed Prefect collection (prefect-dask, and with it distributed) and
+#: hashes their block schemas: about 0.6 s of CPU on this project's 2-core machine, while the
+#: boot is what a run's start waits for.
+TEMPORARY_SERVER_BOOT = {"PREFECT_API_BLOCKS_REGISTER_ON_START": "false", "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false"}
+
+
 def _spawn_temporary_server(api: Api) -> None:
     """Start Prefect's temporary server for `api` (uvicorn on a free loopback port) without
     importing Prefect."""
@@ -170,7 +178,7 @@ def _spawn_temporary_server(api: Api) -> None:
     assert spec is not None and spec.origin is not None, "prefect is a dependency of newsetl"
     port = free_port()
     api.url = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1", **TEMPORARY_SERVER_BOOT}
     api.process = subprocess.Popen(
         [
             sys.executable, "-m", "uvicorn", "--app-dir", str(Path(spec.origin).parent.parent),

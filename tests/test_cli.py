@@ -104,6 +104,13 @@ def test_a_run_as_a_process_exits_with_its_status_after_its_exit_handlers(tmp_pa
     assert not left, "the temporary Prefect server outlived the run"
     assert process.returncode == 0, err
     assert "loaded       5" in out and out.rstrip().splitlines()[-1].startswith("  warehouse")
+    # The server booted without registering Prefect's block types (`TEMPORARY_SERVER_BOOT`),
+    # and the run needed none: its database, new with this PREFECT_HOME, has none.
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "prefect" / "prefect.db") as db:
+        assert db.execute("select count(*) from flow_run where state_type = 'COMPLETED'").fetchone() == (1,)
+        assert db.execute("select count(*) from block_type").fetchone() == (0,)
 
 
 def test_sql_without_a_warehouse_says_to_run_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
