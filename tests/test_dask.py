@@ -80,23 +80,33 @@ def test_the_local_cluster_starts_in_the_background_and_warms_its_workers_up() -
         cluster.close()  # idempotent
 
 
-def test_local_workers_run_no_statistical_profiler() -> None:
+def test_local_workers_run_no_statistical_profiler_and_their_bookkeeping_at_most_once_a_second() -> None:
     # Dask's profiler samples the running task's stack every 10 ms for a dashboard this cluster
-    # does not have (see flows.warmup.WORKER_CONFIG); a default worker has it on.
+    # does not have, and its event-loop tick, system monitor and memory monitors run every 20,
+    # 500 and 100 ms by default (see flows.warmup.WORKER_CONFIG); a default worker has them so.
     cluster = LocalDask(workers=1, model=DEFAULT_MODEL)
     try:
         with Client(cluster.address()) as client:
             client.wait_for_workers(1, timeout=120)
             callbacks = list(client.run(_periodic_callbacks).values())
-        assert len(callbacks) == 1
+            scheduler = client.run_on_scheduler(_periodic_callbacks)
+        nannies = [_periodic_callbacks(nanny) for nanny in cluster._cluster.workers.values()]
+        assert len(callbacks) == 1 and len(nannies) == 1
         assert "heartbeat" in callbacks[0]  # the worker's other periodic work is as usual
         assert not {"profile", "profile-cycle"} & set(callbacks[0]), callbacks[0]
+        for name, every in [*callbacks[0].items(), *nannies[0].items(), *scheduler.items()]:
+            if name in {"tick", "monitor", "memory_monitor"}:
+                assert every >= 1000, (name, every)
+        assert {"tick", "monitor", "memory_monitor"} <= set(callbacks[0]) & set(nannies[0])
+        assert {"tick", "monitor"} <= set(scheduler)
     finally:
         cluster.close()
 
 
-def _periodic_callbacks(dask_worker: Any) -> list[str]:
-    return sorted(dask_worker.periodic_callbacks)
+def _periodic_callbacks(dask_worker: Any = None, dask_scheduler: Any = None) -> dict[str, float]:
+    """A Dask server's periodic callbacks: name -> milliseconds between calls."""
+    server = dask_worker if dask_worker is not None else dask_scheduler
+    return {name: callback.callback_time for name, callback in server.periodic_callbacks.items()}
 
 
 def test_local_workers_are_forked_with_the_pipeline_loaded_once() -> None:
