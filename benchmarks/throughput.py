@@ -162,7 +162,7 @@ def main() -> int:
         "--repeat", type=int, default=3,
         help=(
             "pairs of runs (1 and 2 workers) per speed-up, in alternating order; the median ratio is printed "
-            "(default: 3: on a shared machine one pair's ratio moved between 1.59x and 1.81x on the same code)"
+            "(default: 3: on a shared machine, runs of the same code made pairs from 1.59x to 1.81x)"
         ),
     )
     parser.add_argument(
