@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from flows.warmup import LocalDask
 
 from flows.settings import ENVIRONMENT, SAMPLE_CORPUS, Settings, SettingsError
+from flows.warmup import end_process
 
 # Prefect and great_expectations read these at import; there is no network to report to.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -185,16 +186,7 @@ def _exit_now(status: list[int]) -> None:
     with `status` (nothing when `main` did not return)."""
     if not status:
         return
-    if "logging" in sys.modules:  # its own exit handler may come after this one
-        import logging
-
-        logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a reader that went away (`| head`), a closed stream
-            pass
-    os._exit(status[0])
+    end_process(status[0])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,7 @@ Errors are left for the tasks to raise properly: a fork server that fails to imp
 worker at all.
 
 The fork server lives until the process that started it exits, then exits at once
-(`_exit_now`) rather than tearing its interpreter down object by object.
+(`flows.warmup.end_process`) rather than tearing its interpreter down object by object.
 """
 
 from __future__ import annotations
@@ -20,25 +20,7 @@ import os
 import sys
 from types import FrameType
 
-from flows.warmup import FORK_MODEL_VARIABLE, warm_worker
-
-
-def _exit_now() -> None:
-    """The fork server's last exit handler: end the process without the interpreter's teardown.
-
-    The fork server exits when the process that started it does (`newsetl run`, or Dask's
-    nanny). Tearing down an interpreter that holds spaCy, Prefect and a pipeline took about 0.85 s
-    on this project's 2-core machine, and all that time the fork server kept open the standard
-    output it inherited: a caller reading `newsetl run`'s output to its end (a pipe, `$(...)`,
-    `subprocess.run`) waited for it after the run had finished. Workers forked from the fork
-    server do not run this: they end with `os._exit` once their work is done, as multiprocessing
-    makes every forked child do."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError, AttributeError):  # closed, or no stream at all
-            pass
-    os._exit(0)
+from flows.warmup import FORK_MODEL_VARIABLE, end_process, warm_worker
 
 
 def _in_fork_server() -> bool:
@@ -55,9 +37,15 @@ def _in_fork_server() -> bool:
 
 
 if _in_fork_server():
-    # Registered before warm_worker runs, so that it runs after the exit handlers of everything
-    # warm_worker imports (exit handlers run in reverse order of registration).
-    atexit.register(_exit_now)
+    # The fork server exits when the process that started it does (`newsetl run`, or Dask's
+    # nanny). Tearing down an interpreter that holds spaCy, Prefect and a pipeline took about
+    # 0.85 s on this project's 2-core machine, and all that time the fork server kept open the
+    # standard output it inherited: a caller reading `newsetl run`'s output to its end (a pipe,
+    # `$(...)`, `subprocess.run`) waited for it. Workers forked from it do not run this: they end
+    # with `os._exit`, as multiprocessing makes every forked child do. Registered before
+    # warm_worker runs, so that it runs after the exit handlers of everything warm_worker imports
+    # (exit handlers run in reverse order of registration).
+    atexit.register(end_process, 0)
 
 if os.environ.get(FORK_MODEL_VARIABLE):
     try:

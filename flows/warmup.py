@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import Any, NoReturn
 
 #: The environment variable that names the pipeline the fork server loads (`flows.forkwarm`).
 FORK_MODEL_VARIABLE = "NEWSETL_FORK_SERVER_MODEL"
@@ -67,6 +67,24 @@ def _is_glibc() -> bool:
         return os.confstr("CS_GNU_LIBC_VERSION") is not None
     except (ValueError, OSError, AttributeError):  # not a GNU system (or no confstr at all)
         return False
+
+
+def end_process(status: int) -> NoReturn:
+    """End this process with `status` once its logs and standard streams are flushed, skipping
+    the interpreter's teardown (`newsetl`'s last exit handler, and the fork server's: see
+    `flows.cli.entry` and `flows.forkwarm`)."""
+    import sys
+
+    if "logging" in sys.modules:  # its own exit handler may come after the caller's
+        import logging
+
+        logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):  # a reader that went away (`| head`), a closed stream, none at all
+            pass
+    os._exit(status)
 
 
 def warm_up(model: str | None) -> threading.Thread:
@@ -131,18 +149,16 @@ def warm_worker(model: str) -> None:
 #: fill every core, that CPU comes out of the annotation.
 WORKER_CONFIG: dict[str, Any] = {
     "distributed.worker.profile.enabled": False,
-    **{
-        # Periodic bookkeeping of the scheduler, the nannies (both in the flow's process) and the
-        # workers, every 20, 100 and 500 ms by default: each wakes a worker's event loop, which
-        # takes the GIL from the task's thread. Measured on this project's 2-core machine, over 30 s
-        # of two workers annotating the BBC corpus: the threads other than the two tasks' used
-        # 4.68 s of CPU with the defaults and 1.90 s with these; the tasks' threads 53.98 s and
-        # 56.52 s. Each still runs: a blocked event loop is still reported, a worker that outgrows
-        # its memory still paused and restarted, a second later at most.
-        "distributed.admin.tick.interval": "1s",  # measures how late the event loop runs (20 ms)
-        "distributed.admin.system-monitor.interval": "2s",  # CPU, memory and network use (500 ms)
-        "distributed.worker.memory.monitor-interval": "1s",  # a worker's memory against its limits (100 ms)
-    },
+    # Periodic bookkeeping of the scheduler, the nannies (both in the flow's process) and the
+    # workers, every 20, 100 and 500 ms by default: each wakes a worker's event loop, which takes
+    # the GIL from the task's thread. Measured on this project's 2-core machine, over 30 s of two
+    # workers annotating the BBC corpus: the threads other than the two tasks' used 4.68 s of CPU
+    # with the defaults and 1.90 s with these; the tasks' threads 53.98 s and 56.52 s. Each still
+    # runs: a blocked event loop is still reported, a worker that outgrows its memory still paused
+    # and restarted, a second later at most.
+    "distributed.admin.tick.interval": "1s",  # measures how late the event loop runs (20 ms)
+    "distributed.admin.system-monitor.interval": "2s",  # CPU, memory and network use (500 ms)
+    "distributed.worker.memory.monitor-interval": "1s",  # a worker's memory against its limits (100 ms)
 }
 
 
