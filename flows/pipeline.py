@@ -7,7 +7,9 @@ tasks that write.
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import sys
 import time
 import uuid
 from collections import deque
@@ -18,6 +20,7 @@ from datetime import date, datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -109,7 +112,7 @@ def process_task_runner(*, workers: int, model: str) -> Any:
     (`flows.warmup.use_warm_fork_server`) where there is one: each starts with the spaCy pipeline
     `model` and the cleaning models loaded once for all. Each also runs `warm_worker` as it starts
     (all done already when forked; the whole start-up when spawned). The flow's process extracts
-    itself under this runner (`_runs_on_local_processes`): the first workers start with the
+    itself under this runner (`_extracts_here`): the first workers start with the
     clean stage."""
     from flows.warmup import use_warm_fork_server, warm_worker
 
@@ -220,13 +223,38 @@ def _handled(result: tuple[Any, ...]) -> int:
     return len(result[0]) + len(result[1])
 
 
-def _runs_on_local_processes() -> bool:
-    """Whether this flow run's task runner is a local process pool. The extract stage then runs
-    in the flow's own process: reading and decoding the BBC corpus (2,225 files) takes about
-    0.4 s there, while the pool took 1.2 to 2.2 s for the same batches (each task's Prefect
-    start-up, and the documents pickled back to the flow, then out again to the clean stage).
-    Dask workers still extract: on a cluster of several machines, they share the reading."""
-    return isinstance(_task_runner(), ProcessPoolTaskRunner)
+def _extracts_here() -> bool:
+    """Whether this flow run extracts in its own process rather than on the task runner's
+    workers: under a local process pool, and under a Dask cluster whose scheduler is on this
+    machine (`on_this_machine`: the cluster `newsetl run --dask` starts, or one given as
+    `--dask-address tcp://127.0.0.1:PORT`), whose workers read the same disk. Reading and
+    decoding the BBC corpus (2,225 files) takes about 0.4 s in the flow's process, while the pool
+    took 1.2 to 2.2 s for the same batches and a local Dask cluster of two workers 2.0 s (each
+    task's Prefect start-up, and the documents pickled back to the flow, which sends them out
+    again to the clean stage either way). The workers of a cluster reached over the network
+    extract: on several machines, they share the reading."""
+    runner = _task_runner()
+    if isinstance(runner, ProcessPoolTaskRunner):
+        return True
+    dask = sys.modules.get("prefect_dask.task_runners")  # imported by whoever made a Dask runner
+    return dask is not None and isinstance(runner, dask.DaskTaskRunner) and on_this_machine(runner.address)
+
+
+def on_this_machine(address: str | None) -> bool:
+    """Whether a Dask scheduler address is on this machine: loopback (127.0.0.0/8, ::1,
+    localhost) or in-process (`inproc://`). Any other address may be another machine's."""
+    if not address:
+        return False
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme == "inproc":
+        return True
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _task_runner() -> Any:
@@ -483,7 +511,7 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
             # workers) and gathered in order, so the output does not depend on the runner.
             progress = StageProgress(logger, "extract", len(paths))
             extract_batches = even_shards(paths, size=settings.batch_size, workers=workers)
-            if _runs_on_local_processes():
+            if _extracts_here():
                 extracted = _run_here(lambda batch: extract_batch(Opaque(batch), settings.max_file_bytes), extract_batches, progress)
             else:
                 extracted = _gather(

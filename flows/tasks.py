@@ -1,6 +1,7 @@
 """The stage tasks that run on the task runner's workers (threads, worker processes or Dask
-workers): extract, clean and annotate a batch of documents. Under a local process pool, the
-flow calls the extract task in its own process instead (`flows.pipeline._runs_on_local_processes`).
+workers): extract, clean and annotate a batch of documents. Under a local process pool or a
+Dask cluster on this machine, the flow calls the extract task in its own process instead
+(`flows.pipeline._extracts_here`).
 
 They live in a module of their own, apart from the flow (`flows.pipeline`). A worker imports
 the flow's module all the same: each task arrives with its flow run's context, which names the

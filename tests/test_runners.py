@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -159,30 +161,39 @@ def test_release_workers_stops_the_process_pool() -> None:
     assert alive_before and not alive_after
 
 
-def test_the_extract_stage_runs_in_the_flow_process_only_under_a_local_process_pool() -> None:
+def test_the_extract_stage_runs_in_the_flow_process_under_a_local_process_pool_only_of_the_local_runners() -> None:
     # Reading files costs less than a pool task's start-up and the documents' trip back to the
-    # flow; Dask workers (other machines, perhaps) and threads keep their batches.
-    from flows.pipeline import _runs_on_local_processes
+    # flow; threads keep their batches (they share the flow's process already).
+    from flows.pipeline import _extracts_here
 
     @flow(task_runner=ProcessPoolTaskRunner(max_workers=1))
     def on_processes() -> bool:
-        return _runs_on_local_processes()
+        return _extracts_here()
 
     @flow(task_runner=ThreadPoolTaskRunner(max_workers=2))
     def on_threads() -> bool:
-        return _runs_on_local_processes()
+        return _extracts_here()
 
     assert on_processes() is True
     assert on_threads() is False
-    assert _runs_on_local_processes() is False  # outside a flow run
+    assert _extracts_here() is False  # outside a flow run
 
 
-def test_a_process_pool_run_extracts_in_the_flow_process(tmp_path: Path) -> None:
-    # The extract tasks of a run on worker processes run in the flow's process: a spy on the task's
-    # function, which only the flow's process has, records every call (none would reach it from a
-    # worker), and the files are all read.
+def test_a_dask_scheduler_is_on_this_machine_only_at_a_loopback_or_in_process_address() -> None:
+    from flows.pipeline import on_this_machine
+
+    for address in ("tcp://127.0.0.1:8786", "tcp://127.0.1.1:40123", "tcp://localhost:8786", "tcp://[::1]:8786", "127.0.0.1:8786", "inproc://10.0.0.5/1234/1"):
+        assert on_this_machine(address), address
+    for address in ("tcp://10.0.0.5:8786", "tls://scheduler.example.org:8786", "tcp://192.168.1.20:8786", "tcp://[2001:db8::1]:8786", "", None):
+        assert not on_this_machine(address), address
+
+
+@contextmanager
+def extract_calls() -> Iterator[list[int]]:
+    """The pids of the calls of the extract task's function while in the block. Only this
+    process's copy of the function records them: a batch extracted by a worker process leaves
+    no record."""
     from flows import tasks
-    from flows.pipeline import etl_flow, process_task_runner
 
     ran_in: list[int] = []
     original = tasks.extract_batch.fn
@@ -191,11 +202,37 @@ def test_a_process_pool_run_extracts_in_the_flow_process(tmp_path: Path) -> None
         ran_in.append(os.getpid())
         return original(*args, **kwargs)
 
-    flow_run = etl_flow.with_options(task_runner=process_task_runner(workers=2, model=DEFAULT_MODEL))
+    tasks.extract_batch.fn = spy  # type: ignore[method-assign]
     try:
-        tasks.extract_batch.fn = spy  # type: ignore[method-assign]
-        summary = flow_run([str(SAMPLE_CORPUS)], data_dir=str(tmp_path), workers=2)
+        yield ran_in
     finally:
         tasks.extract_batch.fn = original  # type: ignore[method-assign]
+
+
+def test_a_process_pool_run_extracts_in_the_flow_process(tmp_path: Path) -> None:
+    # The extract tasks of a run on worker processes run in the flow's process: every batch is
+    # recorded there, and the files are all read.
+    from flows.pipeline import etl_flow, process_task_runner
+
+    flow_run = etl_flow.with_options(task_runner=process_task_runner(workers=2, model=DEFAULT_MODEL))
+    with extract_calls() as ran_in:
+        summary = flow_run([str(SAMPLE_CORPUS)], data_dir=str(tmp_path), workers=2)
+    assert summary.n_loaded == 5
+    assert ran_in and set(ran_in) == {os.getpid()}
+
+
+def test_a_run_on_a_dask_cluster_on_this_machine_extracts_in_the_flow_process(tmp_path: Path) -> None:
+    # The local cluster's workers read the same disk: the flow's process extracts, and the
+    # workers clean and annotate.
+    from flows.pipeline import dask_task_runner, etl_flow
+    from flows.warmup import LocalDask
+
+    cluster = LocalDask(workers=2, model=DEFAULT_MODEL)
+    try:
+        flow_run = etl_flow.with_options(task_runner=dask_task_runner(cluster.address()))
+        with extract_calls() as ran_in:
+            summary = flow_run([str(SAMPLE_CORPUS)], data_dir=str(tmp_path), workers=2)
+    finally:
+        cluster.close()
     assert summary.n_loaded == 5
     assert ran_in and set(ran_in) == {os.getpid()}
