@@ -106,7 +106,7 @@ def ceiling_pairs(texts: list[str], *, repeat: int) -> list[float]:
     """The machine's own speed-up for newsetl's spaCy work from one process to two: spaCy's floor
     pipeline (tok2vec, senter, ner) over every other text of the corpus, in one process, then in
     two processes at once that share those texts, timed from a common start after loading (no
-    start-up, no Prefect, nothing else running). On a shared machine two processes do not run
+    start-up, no Prefect, nothing else running). On a shared machine two processes need not run
     twice as fast as one (they share caches, memory bandwidth, and the host's other guests), so
     this is the ceiling that the speed-ups of `newsetl run` are to be read against. One ratio
     per pair; the pairs alternate which goes first."""

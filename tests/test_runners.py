@@ -161,7 +161,7 @@ def test_release_workers_stops_the_process_pool() -> None:
     assert alive_before and not alive_after
 
 
-def test_the_extract_stage_runs_in_the_flow_process_under_a_local_process_pool_only_of_the_local_runners() -> None:
+def test_the_extract_stage_runs_in_the_flow_process_under_a_process_pool_not_under_threads() -> None:
     # Reading files costs less than a pool task's start-up and the documents' trip back to the
     # flow; threads keep their batches (they share the flow's process already).
     from flows.pipeline import _extracts_here
