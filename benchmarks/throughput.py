@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -45,14 +46,18 @@ def texts_of(corpus: Path) -> list[str]:
     return [decode_bytes(p.read_bytes())[0] for p in sorted(corpus.rglob("*.txt"))]
 
 
+#: Loads spaCy's floor pipeline as `nlp`: only tok2vec, senter and ner (the floor the throughput target names).
+FLOOR_LOAD = f"""nlp = spacy.load({MODEL!r}, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
+nlp.enable_pipe("senter")"""
+
+
 def spacy_alone(texts: list[str], *, floor: bool) -> float:
     """Seconds for spaCy alone over `texts` as a user would call it, in a fresh process."""
     code = f"""
 import sys, time, spacy
 texts = sys.stdin.read().split("\\0")
 start = time.perf_counter()
-nlp = spacy.load({MODEL!r}{', exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"]' if floor else ''})
-{'nlp.enable_pipe("senter")' if floor else ''}
+{FLOOR_LOAD if floor else f"nlp = spacy.load({MODEL!r})"}
 for doc in nlp.pipe(texts, n_process=2, batch_size=64):
     pass
 print(time.perf_counter() - start)
@@ -66,8 +71,7 @@ CEILING_CODE = f"""
 import sys, time, spacy
 texts = open(sys.argv[1], encoding="utf-8").read().split("\\0")
 part, parts = int(sys.argv[2]), int(sys.argv[3])
-nlp = spacy.load({MODEL!r}, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
-nlp.enable_pipe("senter")
+{FLOOR_LOAD}
 for doc in nlp.pipe(texts[:8]):
     pass
 print("ready", flush=True)
@@ -110,18 +114,16 @@ def ceiling_pairs(texts: list[str], *, repeat: int) -> list[float]:
     twice as fast as one (they share caches, memory bandwidth, and the host's other guests), so
     this is the ceiling that the speed-ups of `newsetl run` are to be read against. One ratio
     per pair; the pairs alternate which goes first."""
-    ratios = []
     with tempfile.TemporaryDirectory(prefix="newsetl-bench-ceiling-") as tmp:
         path = Path(tmp) / "texts"
         path.write_text("\0".join(texts[::2]), encoding="utf-8")
-        for pair in range(repeat):
-            seconds = {}
-            for n in ((1, 2) if pair % 2 == 0 else (2, 1)):
-                seconds[n] = spacy_in_processes(path, n)
-                print(f"    {n} process{'es' if n > 1 else ''}: {seconds[n]:.1f} s")
-            ratios.append(seconds[1] / seconds[2])
-            print(f"    speed-up {ratios[-1]:.2f}x")
-    return ratios
+
+        def measure(n: int) -> float:
+            seconds = spacy_in_processes(path, n)
+            print(f"    {n} process{'es' if n > 1 else ''}: {seconds:.1f} s")
+            return seconds
+
+        return alternating_pairs(measure, repeat=repeat)
 
 
 class PeakMemory:
@@ -203,13 +205,23 @@ def replicate(corpus: Path, target: Path, copies: int) -> Path:
 def speedup_pairs(inputs: Path, option: tuple[str, ...], *, repeat: int) -> list[float]:
     """Wall-time ratios of `newsetl run` with one worker over two (`option` + N), one per pair;
     the pairs alternate which run goes first, so a drift of the machine's speed favours neither."""
+
+    def measure(n: int) -> float:
+        print(f"newsetl run {' '.join(option)} {n}")
+        seconds, _ = newsetl_run(inputs, *option, str(n))
+        print(f"    {seconds:.1f} s")
+        return seconds
+
+    return alternating_pairs(measure, repeat=repeat)
+
+
+def alternating_pairs(measure: Callable[[int], float], *, repeat: int) -> list[float]:
+    """`repeat` ratios of `measure(1)` over `measure(2)` (seconds with one process, then two),
+    one per pair; the pairs alternate which goes first, so a drift of the machine's speed
+    favours neither."""
     ratios = []
     for pair in range(repeat):
-        seconds = {}
-        for n in ((1, 2) if pair % 2 == 0 else (2, 1)):
-            print(f"newsetl run {' '.join(option)} {n}")
-            seconds[n], _ = newsetl_run(inputs, *option, str(n))
-            print(f"    {seconds[n]:.1f} s")
+        seconds = {n: measure(n) for n in ((1, 2) if pair % 2 == 0 else (2, 1))}
         ratios.append(seconds[1] / seconds[2])
         print(f"    speed-up {ratios[-1]:.2f}x")
     return ratios
