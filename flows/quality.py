@@ -94,6 +94,7 @@ def _validate(
     columns: Sequence[str],
     id_columns: Sequence[str],
     run_id: str,
+    run_time: datetime,
     docs: bool,
 ) -> Any:
     """Validate one frame through a GX Checkpoint; with `docs`, remember the stored result so
@@ -126,7 +127,9 @@ def _validate(
     # column missing from the rows stays missing, so that its expectations fail loudly
     present = [c for c in columns if c in rows[0]] if rows else list(columns)
     frame = pd.DataFrame(list(rows), columns=present) if rows else pd.DataFrame(columns=present)
-    result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_id))
+    # the time is given: without it GX parses the run name as a date, and a run id such as
+    # "20261122T120337Z-6684ad" reads as a UTC offset of -66:84 ("ad" as the era), which fails
+    result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_id, run_time=run_time))
     identifier, validation_result = next(iter(result.run_results.items()))
     if docs:
         with _LOCK:
@@ -276,6 +279,7 @@ def validate_stage(
             columns=columns,
             id_columns=sorted({s.id_column for s in specs}),
             run_id=run_id,
+            run_time=now,
             docs=docs_root is not None,
         )
         # GX does not keep the suite's order; each result names its spec in meta.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +114,18 @@ def test_load_frames_flag_entities_whose_sentence_counts_or_names_disagree() -> 
     assert all(row["counts_match_mentions"] for row in frames["entities"])
     empty = load_frames([], [], [], loaded_doc_ids=set(), all_mentions=[], sentence_entities=[], run=[])
     assert empty["entities"] == []
+
+
+# dateutil reads "-6684ad" as a UTC offset of -66:84 (with "ad" as the era) and "-0130ad" as +01:30
+@pytest.mark.parametrize("run_id", ["20261122T120337Z-6684ad", "20261122T120337Z-0130ad"])
+def test_a_run_id_that_parses_as_a_date_is_stored_at_the_checks_own_time(tmp_path: Path, run_id: str) -> None:
+    before = datetime.now(timezone.utc)
+    check = validate_stage(Stage.EXTRACT, {"extracted": []}, run_id=run_id, params={"max_file_bytes": 1000}, docs_root=tmp_path)
+    after = datetime.now(timezone.utc)
+    assert all(row["success"] for row in check.dq_rows)
+    # GX stores each result under <run name>/<run time>/
+    stored = [p.parent.name for p in tmp_path.rglob("*.json") if p.parent.parent.name == run_id]
+    assert stored, f"no stored validation result under a {run_id} folder in {tmp_path}"
+    for name in stored:
+        when = datetime.strptime(name, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=timezone.utc)
+        assert before - timedelta(seconds=1) <= when <= after
