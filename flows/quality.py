@@ -127,8 +127,9 @@ def _validate(
     # column missing from the rows stays missing, so that its expectations fail loudly
     present = [c for c in columns if c in rows[0]] if rows else list(columns)
     frame = pd.DataFrame(list(rows), columns=present) if rows else pd.DataFrame(columns=present)
-    # the time is given: without it GX parses the run name as a date, and a run id such as
-    # "20261122T120337Z-6684ad" reads as a UTC offset of -66:84 ("ad" as the era), which fails
+    # the time is given: without it GX parses the run name as a date, and dateutil reads a run
+    # id such as 20261122T120337Z-6684ad ("ad" as the era) with "6684" as a UTC offset of 66 h
+    # 84 min, out of range (the gate failed), or ...-0130ad with one of 1 h 30 min (a shifted time)
     result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_id, run_time=run_time))
     identifier, validation_result = next(iter(result.run_results.items()))
     if docs:

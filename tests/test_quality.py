@@ -116,7 +116,7 @@ def test_load_frames_flag_entities_whose_sentence_counts_or_names_disagree() -> 
     assert empty["entities"] == []
 
 
-# dateutil reads "-6684ad" as a UTC offset of -66:84 (with "ad" as the era) and "-0130ad" as +01:30
+# dateutil reads "-6684ad" with a UTC offset of 66 h 84 min (and "ad" as the era), "-0130ad" with 1 h 30 min
 @pytest.mark.parametrize("run_id", ["20261122T120337Z-6684ad", "20261122T120337Z-0130ad"])
 def test_a_run_id_that_parses_as_a_date_is_stored_at_the_checks_own_time(tmp_path: Path, run_id: str) -> None:
     before = datetime.now(timezone.utc)
