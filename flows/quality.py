@@ -43,6 +43,20 @@ DOCS_SITE = Path("gx") / "uncommitted" / "data_docs" / SITE_NAME
 FRONT_PAGE = "newsetl.html"
 
 
+def gx_run_name(run_id: str) -> str:
+    """The name great_expectations files a run's validations under: the run id, prefixed.
+
+    GX reads a run's name as a date where it can (dateutil's parser): for the time of a run
+    given none, and for each Data Docs page's title. dateutil skips "ad" as a filler word and
+    reads the digits before it as a UTC offset, so a run id such as 20261122T120337Z-6684ad
+    parsed with an offset of 67 h 24 min, which GX cannot compare or convert: the run's quality
+    gate failed (a run id in about 1,800), and given a time, its pages could not be rendered.
+    With ...-0130ad, its results were filed 1 h 30 min off. dateutil does not know the word
+    "newsetl", so the prefixed name never parses (a ValueError, which GX expects); the time is
+    given too (`validate_stage`'s check time)."""
+    return f"newsetl-{run_id}"
+
+
 def prepare() -> None:
     """Import great_expectations and create its in-memory context now (it takes seconds)."""
     _context(None)
@@ -127,10 +141,7 @@ def _validate(
     # column missing from the rows stays missing, so that its expectations fail loudly
     present = [c for c in columns if c in rows[0]] if rows else list(columns)
     frame = pd.DataFrame(list(rows), columns=present) if rows else pd.DataFrame(columns=present)
-    # the time is given: without it GX parses the run name as a date, and dateutil reads a run
-    # id such as 20261122T120337Z-6684ad ("ad" as the era) with "6684" as a UTC offset of 66 h
-    # 84 min, out of range (the gate failed), or ...-0130ad with one of 1 h 30 min (a shifted time)
-    result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_id, run_time=run_time))
+    result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=gx_run_name(run_id), run_time=run_time))
     identifier, validation_result = next(iter(result.run_results.items()))
     if docs:
         with _LOCK:
