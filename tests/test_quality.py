@@ -116,7 +116,6 @@ def test_load_frames_flag_entities_whose_sentence_counts_or_names_disagree() -> 
     assert empty["entities"] == []
 
 
-
 # dateutil reads the digits before "ad" (a filler word to it) as a UTC offset: 67 h 24 min for
 # "-6684ad", which GX cannot handle; 1 h 30 min for "-0130ad", which shifted the stored time
 @pytest.mark.parametrize("run_id", ["20261122T120337Z-6684ad", "20261122T120337Z-0130ad"])
