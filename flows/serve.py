@@ -183,7 +183,7 @@ def start_api(*, timeout: float = 120) -> Api:
 #: Prefect 3.8 builds a verifying SSL context for each API client whatever the URL's scheme,
 #: loading every CA in certifi's bundle (117 of them: 33 ms of CPU each time on this project's
 #: 2-core machine; OpenSSL 3 parses them slowly, CPython issue 95031). A task on a pool or Dask
-#: worker makes three such clients (PrefectHQ/prefect pull request 19106, open, would let them
+#: worker makes two such clients (PrefectHQ/prefect pull request 19106, open, would let them
 #: share one context); with this bundle each context takes 0.7 ms. A PREFECT_API_SSL_CERT_FILE
 #: set in the environment is left as it is.
 NO_CA_BUNDLE = Path(__file__).with_name("no-ca.pem")
