@@ -238,7 +238,7 @@ def main() -> int:
         "--repeat", type=int, default=3,
         help=(
             "pairs of runs (1 and 2 workers) per speed-up, in alternating order; the median ratio is printed "
-            "(default: 3: on a shared 2-core machine, runs of the same code made pairs from 1.36x to 2.15x; "
+            "(default: 3: on a shared machine one pair's ratio moves with the machine's speed; "
             "see benchmarks/RESULTS.md)"
         ),
     )
