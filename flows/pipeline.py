@@ -26,6 +26,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture, as_completed
+from prefect.states import Failed
 from prefect.task_runners import ProcessPoolTaskRunner
 from prefect.utilities.annotations import quote
 
@@ -311,12 +312,19 @@ def shards(items: Sequence[T], *, size: int | None, workers: int) -> list[list[T
 
 
 @task(name="quality-gate", cache_policy=NO_CACHE)
-def check_stage(stage: Stage, frames: dict[str, list[Row]], run_id: str, params: dict[str, Any], data_dir: str) -> quality.StageCheck:
-    check = quality.validate_stage(stage, frames, run_id=run_id, params=params, docs_root=Path(data_dir))
-    failed = sum(1 for row in check.dq_rows if not row["success"])
+def check_stage(
+    stage: Stage, frames: dict[str, list[Row]], run_id: str, params: dict[str, Any], data_dir: str
+) -> quality.StageCheck | quality.QualityGateFailed:
+    """The stage's checks; a failed gate is returned, not raised, so that Prefect does not log
+    it as a crash of the task with a traceback: the flow stops the run with its message."""
+    try:
+        check = quality.validate_stage(stage, frames, run_id=run_id, params=params, docs_root=Path(data_dir))
+    except quality.QualityGateFailed as gate_failed:
+        return gate_failed
+    n_failed = sum(1 for row in check.dq_rows if not row["success"])
     get_run_logger().info(
         "quality gate %s: %d expectations, %d warnings or quarantines, %d documents quarantined",
-        stage.value, len(check.dq_rows), failed, len(check.quarantined),
+        stage.value, len(check.dq_rows), n_failed, len(check.quarantined),
     )
     return check
 
@@ -460,7 +468,12 @@ def etl_flow(
     with lake.writing(on_wait=waiting) as leftovers:
         if leftovers:
             logger.warning("removed %d leftovers of an interrupted run: %s", len(leftovers), ", ".join(p.name for p in leftovers))
-        summary = _run(inputs, settings, workers=max(workers, 1))
+        try:
+            summary = _run(inputs, settings, workers=max(workers, 1))
+        except quality.QualityGateFailed as failed:
+            # The run is recorded as failed; the flow run fails with the gate's message, and the
+            # caller gets the exception back (not a traceback in the log: it is no crash).
+            return Failed(message=str(failed), data=failed)  # type: ignore[return-value]
     return summary
 
 
@@ -489,6 +502,8 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
         """Run a stage's checks; quarantine what they set aside and return those doc ids."""
         with _timed(summary, "quality"):
             check = check_stage(stage, _quoted(frames), summary.run_id, params, data_dir)
+        if isinstance(check, quality.QualityGateFailed):
+            raise check
         dq_rows.extend(check.dq_rows)
         if check.quarantined:  # the input of each document set aside, from the last frame row naming it
             inputs: dict[str, tuple[str, str | None]] = {}
@@ -585,7 +600,7 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
         bodies = {row["doc_id"]: row["body"] for row in documents}
         spans = {(row["doc_id"], row["sentence_id"]): (row["start_char"], row["end_char"]) for row in sentences}
         annotated_ids = {a.doc.doc_id for a in annotated}
-        gate(
+        dropped = gate(
             Stage.ANNOTATE,
             {
                 "mentions": mentions_frame(mentions, bodies, spans),
@@ -593,6 +608,13 @@ def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
                 "annotated": annotated_frame(documents, sentences, annotated_ids=annotated_ids),
             },
         )
+        if dropped:
+            documents = [row for row in documents if row["doc_id"] not in dropped]
+            sentences = [row for row in sentences if row["doc_id"] not in dropped]
+            mentions = [row for row in mentions if row["doc_id"] not in dropped]
+            annotated = [a for a in annotated if a.doc.doc_id not in dropped]
+            annotated_ids -= dropped
+            bodies = {doc_id: body for doc_id, body in bodies.items() if doc_id not in dropped}
         removed = [row for d in cleaned if d.doc_id in bodies for row in removed_line_rows(d, lineage=lineage)]
 
         tables: dict[str, list[Row]] = {"documents": documents, "sentences": sentences, "mentions": mentions, "removed_lines": removed}

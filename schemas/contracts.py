@@ -3,9 +3,12 @@
 The contract is plain data here, beside the schemas; `flows.quality` turns it into
 great_expectations suites and runs them. Each expectation has an action for when it fails:
 
-- `stop`: the run stops loudly, nothing is loaded (a defect in the pipeline or a broken batch);
+- `stop`: the run stops loudly, nothing is loaded: only for what is wrong with the batch as a
+  whole (the quarantined share, the entity density, duplicate ids), never for a property of one
+  document;
 - `quarantine`: the failing rows' documents go to `quarantine` with the expectation's reason,
-  and the run goes on without them (a defect in one input);
+  and the run goes on without them: a defect of one input, or a defect of the pipeline that one
+  input triggered (`failed_check`, with the check and the observed value in the detail);
 - `warn`: the result is recorded in `dq_results` and nothing else happens.
 
 Each stage's output is checked as one or more frames. Besides table columns, a frame carries
@@ -93,6 +96,9 @@ def _e(
 _TRUE: Final[list[bool]] = [True]
 _WARN: Final[Action] = Action.WARN
 _QUARANTINE: Final[Action] = Action.QUARANTINE
+#: A property of one document that the pipeline guarantees: when it fails, the document that
+#: triggered the defect is set aside and the batch goes on.
+_DOC: Final[dict[str, Any]] = {"action": Action.QUARANTINE, "reason": QuarantineReason.FAILED_CHECK}
 
 #: Phrases of site furniture that must not survive cleaning (checked, not used to clean).
 FURNITURE_PATTERN: Final[str] = (
@@ -108,7 +114,7 @@ CONTRACT: Final[Mapping[Stage, tuple[Expectation, ...]]] = {
         _e("extracted", "ExpectColumnValuesToNotBeNull", column="doc_id"),
         _e("extracted", "ExpectColumnValuesToBeUnique", column="doc_id", why="an exact copy gets its own doc_id (content and path) before this check"),
         _e("extracted", "ExpectColumnValuesToNotBeNull", column="source_path"),
-        _e("extracted", "ExpectColumnValuesToBeInSet", column="encoding", value_set=ENCODINGS),
+        _e("extracted", "ExpectColumnValuesToBeInSet", column="encoding", value_set=ENCODINGS, **_DOC),
         _e("extracted", "ExpectColumnValuesToBeBetween", column="n_chars", min_value=1, action=_QUARANTINE,
            reason=QuarantineReason.EMPTY, why="a document has text"),
         _e("extracted", "ExpectColumnValuesToBeBetween", column="n_bytes", max_value=Param("max_file_bytes"),
@@ -118,10 +124,10 @@ CONTRACT: Final[Mapping[Stage, tuple[Expectation, ...]]] = {
     ),
     Stage.CLEAN: (
         _e("documents", "ExpectColumnValuesToBeUnique", column="doc_id"),
-        _e("documents", "ExpectColumnValuesToNotBeNull", column="body"),
-        _e("documents", "ExpectColumnValuesToBeBetween", column="body_ratio", min_value=0.0, max_value=1.0,
-           why="cleaning never adds text"),
-        _e("documents", "ExpectColumnValuesToBeInSet", column="body_is_substring", value_set=_TRUE,
+        _e("documents", "ExpectColumnValuesToNotBeNull", column="body", **_DOC),
+        _e("documents", "ExpectColumnValuesToBeBetween", column="body_ratio", min_value=0.0, max_value=1.0, **_DOC,
+           why="cleaning never adds text: the body is no longer than the input's lines, stripped, one paragraph each"),
+        _e("documents", "ExpectColumnValuesToBeInSet", column="body_is_substring", value_set=_TRUE, **_DOC,
            why="every body paragraph is a line of the input"),
         _e("documents", "ExpectColumnValuesToBeBetween", column="n_chars_body", min_value=Param("min_body_chars"),
            action=_QUARANTINE, reason=QuarantineReason.BODY_TOO_SHORT, why="an article has a body of some length"),
@@ -132,18 +138,18 @@ CONTRACT: Final[Mapping[Stage, tuple[Expectation, ...]]] = {
            why="known site furniture left in a body"),
     ),
     Stage.ANNOTATE: (
-        _e("mentions", "ExpectColumnValuesToBeInSet", column="in_bounds", value_set=_TRUE,
+        _e("mentions", "ExpectColumnValuesToBeInSet", column="in_bounds", value_set=_TRUE, **_DOC,
            why="offsets must lie inside the body"),
-        _e("mentions", "ExpectColumnValuesToBeInSet", column="slice_matches", value_set=_TRUE,
+        _e("mentions", "ExpectColumnValuesToBeInSet", column="slice_matches", value_set=_TRUE, **_DOC,
            why="body[start_char:end_char] must equal the mention text"),
-        _e("mentions", "ExpectColumnValuesToBeInSet", column="label", value_set=sorted(ENTITY_LABELS)),
-        _e("mentions", "ExpectColumnValuesToNotBeNull", column="entity_id"),
-        _e("mentions", "ExpectColumnValuesToBeInSet", column="in_sentence", value_set=_TRUE,
+        _e("mentions", "ExpectColumnValuesToBeInSet", column="label", value_set=sorted(ENTITY_LABELS), **_DOC),
+        _e("mentions", "ExpectColumnValuesToNotBeNull", column="entity_id", **_DOC),
+        _e("mentions", "ExpectColumnValuesToBeInSet", column="in_sentence", value_set=_TRUE, **_DOC,
            why="a mention lies inside the sentence it is assigned to"),
-        _e("sentences", "ExpectColumnValuesToBeInSet", column="in_bounds", value_set=_TRUE),
-        _e("sentences", "ExpectColumnValuesToBeInSet", column="ordered", value_set=_TRUE,
+        _e("sentences", "ExpectColumnValuesToBeInSet", column="in_bounds", value_set=_TRUE, **_DOC),
+        _e("sentences", "ExpectColumnValuesToBeInSet", column="ordered", value_set=_TRUE, **_DOC,
            why="sentences do not overlap and follow each other"),
-        _e("annotated", "ExpectColumnValuesToBeBetween", column="sentence_coverage", min_value=0.98,
+        _e("annotated", "ExpectColumnValuesToBeBetween", column="sentence_coverage", min_value=0.98, **_DOC,
            why="sentences cover the body's text (all but whitespace)"),
     ),
     Stage.LOAD: (

@@ -31,6 +31,7 @@ class QuarantineReason(StrEnum):
     EMPTY_BODY = "empty_body"  # nothing left after boilerplate removal
     BODY_TOO_SHORT = "body_too_short"  # a body under the minimum length (--min-body-chars)
     ANNOTATION_ERROR = "annotation_error"  # the NLP pipeline failed on this document
+    FAILED_CHECK = "failed_check"  # a data-quality check of one document failed (detail: the check, the value)
 
 
 class RemovalReason(StrEnum):

@@ -110,7 +110,7 @@ def test_a_rerun_adds_no_rows(loaded: Path) -> None:
     assert last == [(0, 5, "completed")]
 
 
-def test_a_failed_critical_expectation_stops_the_run_and_loads_nothing(
+def test_a_defect_in_every_document_quarantines_each_and_the_share_stops_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import flows.pipeline
@@ -124,9 +124,10 @@ def test_a_failed_critical_expectation_stops_the_run_and_loads_nothing(
     data_dir = tmp_path / "data"
     assert main(["run", "--data-dir", str(data_dir)]) == 2
     err = capsys.readouterr().err
-    assert "stage 'annotate'" in err and "slice_matches" in err and "examples (doc_id):" in err
+    assert "stage 'load'" in err and "quarantined_fraction" in err and "5 failed_check" in err
     assert query(data_dir, "select status from runs").rows == [("failed",)]
-    assert _one(data_dir, "select count(*) from dq_results where not success and column_name = 'slice_matches'") == 1
+    details = query(data_dir, "select stage, reason, detail from quarantine").rows
+    assert len(details) == 5 and all(row[:2] == ("annotate", "failed_check") and "slice_matches = False" in row[2] for row in details)
     assert not (data_dir / "lake" / "documents").exists()
 
 

@@ -36,13 +36,23 @@ def body_is_substring(body: str, raw_text: str) -> bool:
     return all(paragraph in raw_text for paragraph in body.split("\n\n") if paragraph)
 
 
+def paragraphs_of(raw_text: str) -> str:
+    """What cleaning may make of a text at most: every non-blank line, stripped, one paragraph
+    each (separated by a blank line). The cleaner only leaves lines out of it, so a body is never
+    longer: a text with one newline between paragraphs gets one character more per break, which
+    is not text the cleaner invented."""
+    return "\n\n".join(line.strip() for line in raw_text.split("\n") if line.strip())
+
+
 def documents_frame(rows: Iterable[Mapping[str, Any]], raw_text: Mapping[str, str]) -> list[Row]:
-    """`documents` rows with `body_ratio` (body over raw length) and `body_is_substring`."""
+    """`documents` rows with `body_ratio` (body over `paragraphs_of` the raw text; 0.0 for an
+    empty text) and `body_is_substring`."""
     out = []
     for row in rows:
         raw = raw_text[row["doc_id"]]
         body = row["body"] or ""
-        out.append({**row, "body_ratio": len(body) / len(raw) if raw else 0.0, "body_is_substring": body_is_substring(body, raw)})
+        most = len(paragraphs_of(raw))
+        out.append({**row, "body_ratio": len(body) / most if most else 0.0, "body_is_substring": body_is_substring(body, raw)})
     return out
 
 
