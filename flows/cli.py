@@ -79,6 +79,11 @@ def _parser() -> argparse.ArgumentParser:
         "--batch-size", type=int,
         help="documents per task and per spaCy batch (default: automatic, a few tasks of at most 512 documents per worker, spaCy batches of 64)",
     )
+    run.add_argument(
+        "--chunk-size", type=int, metavar="FILES",
+        help="input files taken through the stages at a time: the run's memory follows it, not the "
+        "number of inputs; the whole run is still committed at once (default: 1000; env NEWSETL_CHUNK_SIZE)",
+    )
     run.add_argument("--max-file-mb", type=float, help="quarantine files larger than this, unread (default: 50)")
     run.add_argument("--min-body-chars", type=int, help="quarantine documents whose cleaned body is shorter (default: 200)")
     run.add_argument(
@@ -215,7 +220,7 @@ def _run(args: argparse.Namespace) -> int:
     tune_allocator()  # before any thread starts (see its docstring)
 
     settings = Settings.load(
-        data_dir=args.data_dir, model=args.model, batch_size=args.batch_size, max_file_mb=args.max_file_mb,
+        data_dir=args.data_dir, model=args.model, batch_size=args.batch_size, chunk_size=args.chunk_size, max_file_mb=args.max_file_mb,
         min_body_chars=args.min_body_chars, max_quarantined=args.max_quarantined, aliases=args.aliases,
     )
     inputs = [str(p) for p in (args.inputs or [SAMPLE_CORPUS])]
@@ -313,6 +318,7 @@ def _run_flow(
                 data_dir=str(settings.data_dir),
                 model=settings.model,
                 batch_size=settings.batch_size,
+                chunk_size=settings.chunk_size,
                 max_file_mb=settings.max_file_mb,
                 min_body_chars=settings.min_body_chars,
                 max_quarantined=settings.max_quarantined,
@@ -339,7 +345,7 @@ def _run_flow(
         f"  duplicates   {summary.n_duplicates} (loaded with duplicate_of, not annotated)\n"
         f"  quarantined  {summary.n_quarantined}{f' ({reasons})' if reasons else ''}\n"
         f"  mentions     {summary.n_mentions}\n"
-        f"  entities     {summary.n_entities} (in the warehouse)\n"
+        f"  entities     {summary.n_entities} (mentioned by this run)\n"
         f"  time         {summary.total_seconds:.1f}s ({timing})\n"
         f"  warehouse    {Path(summary.data_dir) / 'warehouse.duckdb'}"
     )

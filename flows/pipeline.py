@@ -12,7 +12,7 @@ import math
 import sys
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -37,28 +37,28 @@ from flows.progress import StageProgress
 from flows.settings import Settings
 from flows.sources import discover
 from flows.tasks import Opaque, annotate_batch, clean_batch, extract_batch
-from schemas import RunStatus, Stage
-from transforms.checks import (
-    annotated_frame,
-    documents_frame,
-    extracted_frame,
-    load_frames,
-    mentions_frame,
-    quotes_frame,
-    run_frame,
-    sentences_frame,
-)
-from transforms.dedup import LoadedDoc, find_near_duplicates, plan_run
-from transforms.entities import build_entities, build_entity_aliases, build_sentence_entities, entity_key
+from schemas import TABLES, RunStatus, Stage
+from transforms.checks import annotated_frame, documents_frame, extracted_frame, mentions_frame, quotes_frame, run_frame, sentences_frame
+from transforms.dedup import LoadedDoc, band_keys, lookup_ids, mark_near_duplicates, plan_run
+from transforms.entities import entity_id
 from transforms.furniture import learn_furniture
 from transforms.records import AnnotatedDoc, CleanDoc, Lineage, RawDoc, Rejection, attach_annotations
-from transforms.resolve import AliasRules, alias_names, key_stats, resolve_entities
-from transforms.rows import document_row, mention_rows, quarantine_row, quote_rows, removed_line_rows, sentence_rows, with_entity_ids, with_lineage
+from transforms.resolve import AliasRules, KeyStats, resolution_blocks, resolve_run
+from transforms.rows import (
+    document_row,
+    entity_key_rows,
+    mention_rows,
+    quarantine_row,
+    quote_rows,
+    removed_line_rows,
+    sentence_rows,
+    signature_row,
+    with_lineage,
+)
+from transforms.tally import D, RunTally, set_aside
 
 if TYPE_CHECKING:
-    from datasketch import LeanMinHash
-
-    from warehouse.lake import Lake
+    from warehouse.lake import Lake, RunParts
 
 T = TypeVar("T")
 #: What a stage task returns: its documents, its rejections, then anything else.
@@ -329,63 +329,76 @@ def check_stage(
     return check
 
 
-@task(name="read-lake", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def read_loaded(data_dir: str) -> dict[str, LoadedDoc]:
-    """doc_id -> what the lake holds about each loaded document (its latest row)."""
-    rows = _lake(data_dir).current_documents(columns=["doc_id", "source_path", "pipeline_version", "model_version", "duplicate_of"])
-    return {row["doc_id"]: LoadedDoc(**row) for row in rows}
+@task(name="read-loaded", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+def read_loaded(data_dir: str, doc_ids: list[str]) -> dict[str, LoadedDoc]:
+    """doc_id -> what the lake holds about each of `doc_ids` it has loaded (its latest row)."""
+    from warehouse.state import loaded_documents
+
+    return {row["doc_id"]: LoadedDoc(**row) for row in loaded_documents(_lake(data_dir), doc_ids)}
 
 
-@task(name="read-lake-bodies", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def read_original_bodies(data_dir: str) -> list[tuple[str, str]]:
-    """(doc_id, body) of the loaded documents that are not copies, in load order."""
-    rows = _lake(data_dir).current_documents(columns=["doc_id", "body", "duplicate_of", "run_id"])
-    return [(r["doc_id"], r["body"]) for r in sorted(rows, key=lambda r: (r["run_id"], r["doc_id"])) if r["duplicate_of"] is None]
+@task(name="read-signatures", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+def read_candidates(data_dir: str, bands: list[int]) -> list[tuple[str, bytes]]:
+    """(doc_id, signature) of the loaded originals sharing a band key with `bands`, in load order."""
+    from warehouse.state import signature_candidates
+
+    return signature_candidates(_lake(data_dir), bands)
 
 
-@task(name="read-lake-runs", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+@task(name="read-runs", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
 def read_recent_densities(data_dir: str) -> list[float]:
-    """Entity densities of the last completed runs that annotated something, oldest first."""
-    runs = _lake(data_dir).read("runs").to_pylist()
-    recent = [r["entity_density"] for r in sorted(runs, key=lambda r: r["run_id"]) if r["status"] == "completed" and r.get("entity_density")]
-    return recent[-RECENT_RUNS:]
+    """Entity densities of the last completed runs that annotated something."""
+    from warehouse.state import recent_densities
+
+    return recent_densities(_lake(data_dir), n=RECENT_RUNS)
 
 
-@task(name="read-lake-mentions", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def read_current_mentions(data_dir: str) -> list[Row]:
-    """The mentions entities are built from: each loaded document's latest run."""
-    mentions = _lake(data_dir).current_rows("mentions", columns=["doc_id", "sentence_id", "text", "label", "entity_key"])
-    for row in mentions:  # loaded before mentions had entity_key: the key of the text itself
-        row["entity_key"] = row["entity_key"] or entity_key(row["text"])
-    return mentions
+@task(name="resolve-entities", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+def resolve_keys(data_dir: str, keys: dict[str, KeyStats], rules: AliasRules) -> tuple[dict[str, str], set[str]]:
+    """Entity id of each of the run's keys, resolved against the lake's keys it may join (read
+    from `entity_keys` by block, not whole); also which of the keys are new to the lake."""
+    from warehouse.state import known_keys
+
+    blocks = sorted({block for key in keys for block in resolution_blocks(key)})
+    known = {
+        row["alias_key"]: (row["entity_id"], KeyStats(row["n_mentions"], Counter(row["labels"]), row["acronym"], row["short_forms"]))
+        for row in known_keys(_lake(data_dir), sorted(keys), blocks)
+    }
+    entity_of = resolve_run(keys, known, rules=rules)
+    new = set(keys) - set(known)
+    get_run_logger().info(
+        "resolve: %d keys (%d new to the lake), %d known keys read -> %d entities",
+        len(keys), len(new), len(known), len(set(entity_of.values())),
+    )
+    return entity_of, new
 
 
-@task(name="read-lake-aliases", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def read_previous_entities(data_dir: str) -> dict[str, str]:
-    """The key -> entity id map earlier runs settled (`entity_aliases`)."""
-    aliases = _lake(data_dir).read("entity_aliases", columns=["alias_key", "entity_id"])
-    return dict(zip(aliases.column("alias_key").to_pylist(), aliases.column("entity_id").to_pylist()))
+@task(name="write-chunk", cache_policy=NO_CACHE)
+def write_chunk(parts: RunParts, tables: dict[str, list[Row]]) -> None:
+    """Write one chunk's rows as Parquet parts of the run (not yet in the lake)."""
+    for name, rows in tables.items():
+        parts.write(name, rows)
 
 
-@task(name="resolve-entities", cache_policy=NO_CACHE)
-def resolve_batch(mentions: list[Row], previous: dict[str, str], rules: AliasRules) -> dict[str, str]:
-    """Key -> entity id for every key of `mentions` (all loaded and new ones), in bulk."""
-    stats = key_stats((row["entity_key"], row["label"], row["text"]) for row in mentions)
-    entity_of = resolve_entities(stats, previous=previous, rules=rules)
-    get_run_logger().info("resolve: %d mentions, %d keys -> %d entities", len(mentions), len(stats), len(set(entity_of.values())))
-    return entity_of
+@task(name="write-entity-ids", cache_policy=NO_CACHE)
+def write_entity_ids(parts: RunParts, entity_of: dict[str, str]) -> None:
+    """Put the resolved entities into the run's mention and quote parts, in place of the ids of
+    the mentions' own keys they were written with (`transforms.rows.mention_rows`)."""
+    resolved = {entity_id(key): eid for key, eid in entity_of.items()}
+    parts.remap("mentions", "entity_id", resolved)
+    parts.remap("quotes", "speaker_entity_id", resolved)
 
 
 @task(name="load", cache_policy=NO_CACHE)
-def publish(data_dir: str, run_id: str, tables: dict[str, list[Row]], ingest_date: date) -> list[str]:
-    """Commit this run's tables as one new lake snapshot (entities replaced whole) and refresh
-    the DuckDB views. No retries: a commit is all or nothing, and the lock is held."""
+def publish(data_dir: str, run_id: str, parts: RunParts, tables: dict[str, list[Row]], ingest_date: date, *, part_tables: list[str] | None = None) -> list[str]:
+    """Commit the run's parts and `tables` as one new lake snapshot and refresh the DuckDB views.
+    No retries: a commit is all or nothing, and the lock is held."""
     from warehouse.duck import refresh_views  # at first use, like the lake (see `_lake`)
 
     lake = _lake(data_dir)
-    lake.commit(run_id, tables, ingest_date=ingest_date)
+    lake.commit(run_id, tables, parts=parts, part_tables=part_tables, ingest_date=ingest_date)
     views = refresh_views(lake)
-    get_run_logger().info("load: wrote %s", ", ".join(f"{len(rows)} {name}" for name, rows in tables.items()))
+    get_run_logger().info("load: committed %s", ", ".join(f"{len(rows)} {name}" for name, rows in tables.items()))
     return views
 
 
@@ -442,6 +455,7 @@ def etl_flow(
     data_dir: str = "data",
     model: str | None = None,
     batch_size: int | None = None,
+    chunk_size: int | None = None,
     max_file_mb: float | None = None,
     min_body_chars: int | None = None,
     max_quarantined: float | None = None,
@@ -456,7 +470,7 @@ def etl_flow(
     started meanwhile waits, then finds this one's documents loaded.
     """
     settings = Settings.load(
-        data_dir=data_dir, model=model, batch_size=batch_size, max_file_mb=max_file_mb,
+        data_dir=data_dir, model=model, batch_size=batch_size, chunk_size=chunk_size, max_file_mb=max_file_mb,
         min_body_chars=min_body_chars, max_quarantined=max_quarantined, aliases=aliases,
     )
     logger = get_run_logger()
@@ -469,7 +483,7 @@ def etl_flow(
         if leftovers:
             logger.warning("removed %d leftovers of an interrupted run: %s", len(leftovers), ", ".join(p.name for p in leftovers))
         try:
-            summary = _run(inputs, settings, workers=max(workers, 1))
+            summary = _Run(inputs, settings, workers=max(workers, 1)).run()
         except quality.QualityGateFailed as failed:
             # The run is recorded as failed; the flow run fails with the gate's message, and the
             # caller gets the exception back (not a traceback in the log: it is no crash).
@@ -477,228 +491,201 @@ def etl_flow(
     return summary
 
 
-def _run(inputs: list[str], settings: Settings, *, workers: int) -> RunSummary:
-    data_dir = str(settings.data_dir)
-    params = {
-        "max_file_bytes": settings.max_file_bytes,
-        "min_body_chars": settings.min_body_chars,
-        "max_quarantined": settings.max_quarantined,
-    }
-    logger = get_run_logger()
-    started_at = datetime.now(timezone.utc)
-    summary = RunSummary(run_id=new_run_id(started_at), data_dir=data_dir)
-    paths = discover(inputs)
-    summary.n_input = len(paths)
-    model_label = model_version(settings.model)
-    versions = (PIPELINE_VERSION, model_label)
-    lineage = Lineage(summary.run_id, PIPELINE_VERSION, model_label)
-    logger.info("run %s: %d input files, data dir %s", summary.run_id, len(paths), data_dir)
+class _Run:
+    """One run of the flow: its inputs in chunks through the stages, then one commit.
 
-    rejections: list[Rejection] = []
-    dq_rows: list[Row] = []
-    ahead = 2 * workers  # tasks in flight per stage: one running and one waiting per worker
+    Each chunk of input files is extracted, planned, cleaned, checked for copies, annotated and
+    written as Parquet parts (`warehouse.lake.RunParts`) before the next one is read, so the
+    flow's process holds one chunk's documents whatever the run's size. The run's entity keys
+    are resolved once all chunks are in, against the lake's keys they may join; the parts then
+    get their entity ids, and the whole run is committed as one snapshot.
+    """
 
-    def gate(stage: Stage, frames: dict[str, list[Row]]) -> set[str]:
-        """Run a stage's checks; quarantine what they set aside and return those doc ids."""
-        with _timed(summary, "quality"):
-            check = check_stage(stage, _quoted(frames), summary.run_id, params, data_dir)
-        if isinstance(check, quality.QualityGateFailed):
-            raise check
-        dq_rows.extend(check.dq_rows)
-        if check.quarantined:  # the input of each document set aside, from the last frame row naming it
-            inputs: dict[str, tuple[str, str | None]] = {}
-            for rows in frames.values():
-                for row in rows:
-                    if "doc_id" in row:
-                        inputs[row["doc_id"]] = (row.get("source_path", ""), row.get("input_sha256"))
-            for doc_id, (reason, detail) in check.quarantined.items():
-                path, sha = inputs.get(doc_id, ("", None))
-                rejections.append(Rejection(path, stage, reason, detail, doc_id, sha))
-        return set(check.quarantined)
+    def __init__(self, inputs: list[str], settings: Settings, *, workers: int) -> None:
+        self.inputs, self.settings, self.workers = inputs, settings, workers
+        self.data_dir = str(settings.data_dir)
+        self.logger = get_run_logger()
+        self.started_at = datetime.now(timezone.utc)
+        self.summary = RunSummary(run_id=new_run_id(self.started_at), data_dir=self.data_dir)
+        self.model_label = model_version(settings.model)
+        self.versions = (PIPELINE_VERSION, self.model_label)
+        self.lineage = Lineage(self.summary.run_id, PIPELINE_VERSION, self.model_label)
+        self.params = {"max_file_bytes": settings.max_file_bytes, "min_body_chars": settings.min_body_chars,
+                       "max_quarantined": settings.max_quarantined}
+        from warehouse.lake import RunParts  # at first use, like the lake (see `_lake`)
 
-    try:
-        with _timed(summary, "extract"):
-            loaded = read_loaded(data_dir)
-            recent_densities = read_recent_densities(data_dir)
-            alias_rules = load_alias_rules(settings.data_dir, settings.aliases)
-            raw: list[RawDoc] = []
-            # Batches are submitted to the flow's task runner (threads, worker processes, or Dask
-            # workers) and gathered in order, so the output does not depend on the runner.
-            progress = StageProgress(logger, "extract", len(paths))
-            extract_batches = even_shards(paths, size=settings.batch_size, workers=workers)
-            if _extracts_here():
-                extracted = _run_here(lambda batch: extract_batch(Opaque(batch), settings.max_file_bytes), extract_batches, progress)
-            else:
-                extracted = _gather(
-                    lambda batch: extract_batch.submit(Opaque(batch), settings.max_file_bytes), extract_batches, progress, ahead=ahead,
-                )
-            for docs, rejected in extracted:
-                raw += docs
-                rejections += rejected
-            del extracted
-            plan = plan_run(raw, loaded, versions=versions)
-            new = plan.process
-            summary.n_skipped = len(plan.unchanged)
-            current = {doc_id for doc_id, d in loaded.items() if (d.pipeline_version, d.model_version) == versions}
-        dropped = gate(Stage.EXTRACT, {"extracted": extracted_frame(new)})
-        new = [d for d in new if d.doc_id not in dropped]
+        self.parts = RunParts(_lake(self.data_dir), self.summary.run_id)
+        self.tally = RunTally()
+        self.dq_rows: list[Row] = []
+        self.ahead = 2 * workers  # tasks in flight per stage: one running and one waiting per worker
 
-        with _timed(summary, "clean"):
-            cleaned: list[CleanDoc] = []
-            languages: dict[str, str] = {}
-            furniture = Opaque(learn_furniture((d.source_path, d.text) for d in new))  # over the whole run's batch
-            progress = StageProgress(logger, "clean", len(new))
-            cleaning = _gather(
-                lambda batch: clean_batch.submit(Opaque(batch), furniture),
-                even_shards(new, size=settings.batch_size, workers=workers), progress, ahead=ahead,
+    def run(self) -> RunSummary:
+        summary = self.summary
+        try:
+            paths = discover(self.inputs)
+            summary.n_input = len(paths)
+            chunks = list(batched(paths, self.settings.chunk_size))
+            self.logger.info("run %s: %d input files in %d chunks, data dir %s", summary.run_id, len(paths), len(chunks), self.data_dir)
+            with _timed(summary, "extract"):
+                rules = load_alias_rules(self.settings.data_dir, self.settings.aliases)
+                recent = read_recent_densities(self.data_dir)
+            for number, chunk in enumerate(chunks):
+                self.load_chunk(number, chunk, of=len(chunks))
+            release_workers()  # the stages left run in this process
+            with _timed(summary, "load"):
+                entity_of, new_keys = resolve_keys(self.data_dir, self.tally.keys, rules) if self.tally.keys else ({}, set())
+                write_entity_ids(self.parts, entity_of)
+                keys = entity_key_rows(self.tally.keys, entity_of, new=new_keys, rules=rules, lineage=self.lineage)
+            self.summarise(n_entities=len(set(entity_of.values())))
+            run_checks = run_frame(
+                run_id=summary.run_id, n_new=summary.n_input - summary.n_skipped, quarantined=self.tally.quarantined,
+                entity_density=summary.entity_density if self.tally.n_annotated >= MIN_DOCS_FOR_DENSITY else None,
+                recent_densities=recent,
             )
-            signatures: dict[str, LeanMinHash] = {}
-            for docs_clean, rejected_clean, batch_languages, batch_signatures in cleaning:
-                cleaned += docs_clean
-                rejections += rejected_clean
-                languages.update(batch_languages)
-                signatures.update(batch_signatures)
-            del cleaning
-            copies = dict(plan.exact_copies)
-            originals = [(d.doc_id, d.cleaned.body) for d in cleaned if d.doc_id not in copies]
-            if originals:  # a re-run with nothing new reads no bodies
-                copies.update(find_near_duplicates(originals, read_original_bodies(data_dir), signatures=signatures))
-            del signatures
-            ingested_at = datetime.now(timezone.utc)
-            documents = [
-                document_row(d, language=languages[d.doc_id], lineage=lineage, ingested_at=ingested_at, duplicate_of=copies.get(d.doc_id))
-                for d in cleaned
-            ]
-        del raw, new, plan  # each cleaned document holds its input (the tasks' own copy under worker processes)
-        raw_text = {d.doc_id: d.raw.text for d in cleaned}
-        dropped = gate(Stage.CLEAN, {"documents": documents_frame(documents, raw_text)})
-        del raw_text
-        cleaned = [d for d in cleaned if d.doc_id not in dropped]
-        documents = [row for row in documents if row["doc_id"] not in dropped]
+            self.gate(Stage.LOAD, {"entity_keys": keys, "run": run_checks}, [])
+            summary.status = RunStatus.COMPLETED.value
+            with _timed(summary, "load"):
+                tables: dict[str, list[Row]] = {name: [] for name in TABLES}  # every table exists, so every view does
+                tables.update(entity_keys=keys, dq_results=with_lineage(self.dq_rows, self.lineage), runs=[self.run_row()])
+                publish(self.data_dir, summary.run_id, self.parts, _quoted(tables), self.started_at.date())
+            with _timed(summary, "quality"):
+                build_data_docs(self.data_dir, summary.run_id)
+        except BaseException as error:
+            if summary.status == RunStatus.COMPLETED.value:
+                raise  # the commit itself failed (or was interrupted): the lake is as before the run
+            self.fail(error)
+            raise
+        self.logger.info("run %s completed: %s", summary.run_id, {k: v for k, v in asdict(summary).items() if k.startswith("n_")})
+        return summary
 
-        with _timed(summary, "annotate"):
+    def load_chunk(self, number: int, paths: list[str], *, of: int) -> None:
+        """Take one chunk of input files through every stage into the run's parts."""
+        label = f"chunk {number + 1}/{of}: " if of > 1 else ""
+        with _timed(self.summary, "extract"):
+            raw = self.extract(paths, label)
+            loaded = read_loaded(self.data_dir, lookup_ids(raw))
+            plan = plan_run(raw, loaded, versions=self.versions, seen=self.tally.first_paths)
+            self.tally.first_paths.update(plan.first_paths)
+            self.tally.n_skipped += len(plan.unchanged)
+            current = {doc_id for doc_id, d in loaded.items() if (d.pipeline_version, d.model_version) == self.versions}
+        new = self.gate(Stage.EXTRACT, {"extracted": extracted_frame(plan.process, already_loaded=current)}, plan.process)
+        with _timed(self.summary, "clean"):
+            cleaned = self.clean(new, label)
+            bands = sorted({key for d in cleaned if d.duplicate_of is None and d.signature for key in band_keys(d.signature)})
+            earlier = read_candidates(self.data_dir, bands) if bands else []
+            cleaned = mark_near_duplicates(cleaned, earlier, self.tally.originals)
+            ingested_at = datetime.now(timezone.utc)
+            documents = [document_row(d, lineage=self.lineage, ingested_at=ingested_at) for d in cleaned]
+        cleaned = self.gate(Stage.CLEAN, {"documents": documents_frame(documents, {d.doc_id: d.raw.text for d in cleaned})}, cleaned)
+        with _timed(self.summary, "annotate"):
             # Copies are not annotated twice; the model reads English, so other languages are
             # loaded, flagged, and not annotated.
-            english = [d for d in cleaned if d.doc_id not in copies and languages[d.doc_id] == "en"]
-            annotated: list[AnnotatedDoc] = []
-            progress = StageProgress(logger, "annotate", len(english))
-            by_id = {d.doc_id: d for d in english}
-            annotating = _gather(
-                lambda batch: annotate_batch.submit(Opaque([(d.doc_id, d.cleaned.body) for d in batch]), settings.model, settings.batch_size or SPACY_BATCH),
-                shards(english, size=settings.batch_size, workers=workers), progress, ahead=ahead,
-                keep=lambda result: attach_annotations(by_id, *result),
-            )
-            release_workers()  # the stages left run in this process
-            for docs_annotated, rejected_annotate in annotating:
-                annotated += docs_annotated
-                rejections += rejected_annotate
-            del annotating, by_id
-            failed = {r.doc_id for r in rejections if r.stage is Stage.ANNOTATE}
-            documents = [row for row in documents if row["doc_id"] not in failed]
-            sentences = [row for a in annotated for row in sentence_rows(a, lineage=lineage)]
-            mentions = [row for a in annotated for row in mention_rows(a, lineage=lineage)]
-        bodies = {row["doc_id"]: row["body"] for row in documents}
+            annotated = self.annotate([d for d in cleaned if d.duplicate_of is None and d.language == "en"], label)
+            sentences = [row for a in annotated for row in sentence_rows(a, lineage=self.lineage)]
+            mentions = [row for a in annotated for row in mention_rows(a, lineage=self.lineage)]
+            quotes = [row for a in annotated for row in quote_rows(a, lineage=self.lineage)]
+        bodies = {a.doc_id: a.doc.cleaned.body for a in annotated}
         spans = {(row["doc_id"], row["sentence_id"]): (row["start_char"], row["end_char"]) for row in sentences}
-        annotated_ids = {a.doc.doc_id for a in annotated}
-        dropped = gate(
-            Stage.ANNOTATE,
-            {
-                "mentions": mentions_frame(mentions, bodies, spans),
-                "sentences": sentences_frame(sentences, bodies),
-                "annotated": annotated_frame(documents, sentences, annotated_ids=annotated_ids),
-            },
-        )
-        if dropped:
-            documents = [row for row in documents if row["doc_id"] not in dropped]
-            sentences = [row for row in sentences if row["doc_id"] not in dropped]
-            mentions = [row for row in mentions if row["doc_id"] not in dropped]
-            annotated = [a for a in annotated if a.doc.doc_id not in dropped]
-            annotated_ids -= dropped
-            bodies = {doc_id: body for doc_id, body in bodies.items() if doc_id not in dropped}
-        removed = [row for d in cleaned if d.doc_id in bodies for row in removed_line_rows(d, lineage=lineage)]
+        frames = {
+            "mentions": mentions_frame(mentions, bodies, spans),
+            "sentences": sentences_frame(sentences, bodies),
+            "annotated": annotated_frame([{"doc_id": d.doc_id, "language": d.language, "body": d.cleaned.body} for d in cleaned],
+                                         sentences, annotated_ids=bodies),
+            "quotes": quotes_frame(quotes, bodies),
+        }
+        cleaned, annotated, dropped = self.gate_annotated(frames, cleaned, annotated)
+        with _timed(self.summary, "load"):
+            kept = {d.doc_id for d in cleaned}
+            write_chunk(self.parts, _quoted({
+                "documents": [row for row in documents if row["doc_id"] in kept],
+                "sentences": [row for row in sentences if row["doc_id"] not in dropped],
+                "mentions": [row for row in mentions if row["doc_id"] not in dropped],
+                "quotes": [row for row in quotes if row["doc_id"] not in dropped],
+                "removed_lines": [row for d in cleaned for row in removed_line_rows(d, lineage=self.lineage)],
+                "signatures": [row for d in cleaned if (row := signature_row(d, lineage=self.lineage)) is not None],
+            }))
+            self.tally.load(cleaned, annotated)
+        if of > 1:
+            self.logger.info("%sdone: %d loaded so far, %d quarantined", label, self.tally.n_loaded, self.tally.n_quarantined)
 
-        tables: dict[str, list[Row]] = {"documents": documents, "sentences": sentences, "mentions": mentions, "removed_lines": removed}
-        annotated_chars = sum(len(bodies[doc_id]) for doc_id in annotated_ids)
-        summary.entity_density = 1000 * len(mentions) / annotated_chars if annotated_chars else None
-        run_checks = run_frame(
-            run_id=summary.run_id,
-            n_new=summary.n_input - summary.n_skipped,
-            rejections=rejections,
-            entity_density=summary.entity_density if len(annotated_ids) >= MIN_DOCS_FOR_DENSITY else None,
-            recent_densities=recent_densities,
-        )
-        quotes: list[Row] = []
-        if documents:  # entities change only when documents do; a re-run with nothing new keeps them
-            with _timed(summary, "load"):
-                reprocessed = {row["doc_id"] for row in documents}
-                lake_mentions = [m for m in read_current_mentions(data_dir) if m["doc_id"] not in reprocessed]
-                all_mentions = [*lake_mentions, *mentions]
-                entity_of = resolve_batch(_quoted(all_mentions), _quoted(read_previous_entities(data_dir)), alias_rules)
-                mentions = with_entity_ids(mentions, entity_of)
-                all_mentions = [*with_entity_ids(lake_mentions, entity_of), *mentions]  # the new rows once, not copied again
-                del lake_mentions
-                names, labels = alias_names(alias_rules)
-                entities = with_lineage(build_entities(all_mentions, names=names, labels=labels), lineage)
-                quotes = [row for a in annotated for row in quote_rows(a, lineage=lineage, entity_of=entity_of)]
-                tables.update(
-                    mentions=mentions, entities=entities, entity_aliases=with_lineage(build_entity_aliases(all_mentions), lineage), quotes=quotes,
-                    sentence_entities=with_lineage(build_sentence_entities(all_mentions, entities), lineage),
-                )
-            summary.n_entities = len(entities)
+    def extract(self, paths: list[str], label: str) -> list[RawDoc]:
+        progress = StageProgress(self.logger, f"{label}extract", len(paths))
+        batches = even_shards(paths, size=self.settings.batch_size, workers=self.workers)
+        max_bytes = self.settings.max_file_bytes
+        if _extracts_here():
+            results = _run_here(lambda batch: extract_batch(Opaque(batch), max_bytes), batches, progress)
         else:
-            all_mentions, entities = [], []  # sentence_entities, like entities, stays as loaded
-            summary.n_entities = _lake(settings.data_dir).read("entities", columns=["entity_id"]).num_rows
-        frames = load_frames(
-            documents, mentions, entities, loaded_doc_ids=current, all_mentions=all_mentions,
-            sentence_entities=tables.get("sentence_entities", ()), run=run_checks,
-        )
-        frames["quotes"] = quotes_frame(quotes, bodies, {row["entity_id"] for row in entities})
-        gate(Stage.LOAD, frames)
-        del frames, all_mentions, spans  # checked; the tables are built from the rows alone
+            results = _gather(lambda batch: extract_batch.submit(Opaque(batch), max_bytes), batches, progress, ahead=self.ahead)
+        return self.collect(results)
 
-        summary.n_loaded, summary.n_mentions = len(documents), len(mentions)
-        summary.n_duplicates = sum(1 for row in documents if row["duplicate_of"] is not None)
-        _count_rejections(summary, rejections)
-        summary.status = RunStatus.COMPLETED.value
-        with _timed(summary, "load"):
-            tables["quarantine"] = _quarantine_rows(rejections, lineage)
-            tables["dq_results"] = with_lineage(dq_rows, lineage)
-            tables["runs"] = [_run_row(summary, started_at=started_at, finished_at=datetime.now(timezone.utc), model=model_label)]
-            publish(data_dir, summary.run_id, _quoted(tables), started_at.date())
-        with _timed(summary, "quality"):
-            build_data_docs(data_dir, summary.run_id)
-    except BaseException as error:
-        if summary.status == RunStatus.COMPLETED.value:
-            raise  # the commit itself failed (or was interrupted): the lake is as before the run
+    def clean(self, docs: list[RawDoc], label: str) -> list[CleanDoc]:
+        furniture = Opaque(learn_furniture((d.source_path, d.text) for d in docs))  # over the chunk
+        progress = StageProgress(self.logger, f"{label}clean", len(docs))
+        batches = even_shards(docs, size=self.settings.batch_size, workers=self.workers)
+        return self.collect(_gather(lambda batch: clean_batch.submit(Opaque(batch), furniture), batches, progress, ahead=self.ahead))
+
+    def annotate(self, docs: list[CleanDoc], label: str) -> list[AnnotatedDoc]:
+        progress = StageProgress(self.logger, f"{label}annotate", len(docs))
+        by_id = {d.doc_id: d for d in docs}
+        model, spacy_batch = self.settings.model, self.settings.batch_size or SPACY_BATCH
+        results = _gather(
+            lambda batch: annotate_batch.submit(Opaque([(d.doc_id, d.cleaned.body) for d in batch]), model, spacy_batch),
+            shards(docs, size=self.settings.batch_size, workers=self.workers), progress, ahead=self.ahead,
+            keep=lambda result: attach_annotations(by_id, *result),
+        )
+        return self.collect(results)
+
+    def collect(self, results: list[Any]) -> list[Any]:
+        """The records of a stage's tasks, in order; their rejections go to the run's quarantine."""
+        records: list[Any] = []
+        for batch_records, rejections in results:
+            records += batch_records
+            self.quarantine(rejections)
+        return records
+
+    def quarantine(self, rejections: list[Rejection]) -> None:
+        if rejections:
+            self.tally.reject(rejections)
+            at = datetime.now(timezone.utc)
+            self.parts.write("quarantine", [quarantine_row(r, lineage=self.lineage, at=at) for r in rejections])
+
+    def gate(self, stage: Stage, frames: dict[str, list[Row]], docs: Sequence[D]) -> list[D]:
+        """Run a stage's checks; quarantine the documents they set aside and return the others."""
+        with _timed(self.summary, "quality"):
+            check = check_stage(stage, _quoted(frames), self.summary.run_id, self.params, self.data_dir)
+        if isinstance(check, quality.QualityGateFailed):
+            raise check
+        self.dq_rows += check.dq_rows
+        kept, rejected = set_aside(docs, check.quarantined, stage=stage)
+        self.quarantine(rejected)
+        return kept
+
+    def gate_annotated(
+        self, frames: dict[str, list[Row]], cleaned: list[CleanDoc], annotated: list[AnnotatedDoc]
+    ) -> tuple[list[CleanDoc], list[AnnotatedDoc], set[str]]:
+        """The annotate gate: a document it sets aside leaves the chunk (its annotations too)."""
+        kept = self.gate(Stage.ANNOTATE, frames, annotated)
+        dropped = {a.doc_id for a in annotated} - {a.doc_id for a in kept}
+        return [d for d in cleaned if d.doc_id not in dropped], kept, dropped
+
+    def summarise(self, *, n_entities: int) -> None:
+        summary, tally = self.summary, self.tally
+        summary.n_loaded, summary.n_skipped, summary.n_duplicates = tally.n_loaded, tally.n_skipped, tally.n_duplicates
+        summary.n_mentions, summary.n_entities, summary.entity_density = tally.n_mentions, n_entities, tally.entity_density
+        summary.n_quarantined = tally.n_quarantined
+        summary.quarantine_reasons = {reason: n for reason, (n, _) in tally.quarantined.items()}
+
+    def run_row(self) -> Row:
+        return _run_row(self.summary, started_at=self.started_at, finished_at=datetime.now(timezone.utc), model=self.model_label)
+
+    def fail(self, error: BaseException) -> None:
+        """Record the run as failed: its quarantine, its checks and its `runs` row; nothing else."""
+        summary = self.summary
         summary.status = RunStatus.FAILED.value
         summary.error = str(error)
         if isinstance(error, quality.QualityGateFailed):
-            dq_rows += error.dq_rows
-        _count_rejections(summary, rejections)
-        publish(
-            data_dir,
-            summary.run_id,
-            _quoted({
-                "quarantine": _quarantine_rows(rejections, lineage),
-                "dq_results": with_lineage(dq_rows, lineage),
-                "runs": [_run_row(summary, started_at=started_at, finished_at=datetime.now(timezone.utc), model=model_label)],
-            }),
-            started_at.date(),
-        )
-        build_data_docs(data_dir, summary.run_id)
-        raise
-    logger.info("run %s completed: %s", summary.run_id, {k: v for k, v in asdict(summary).items() if k.startswith("n_")})
-    return summary
-
-
-def _quarantine_rows(rejections: list[Rejection], lineage: Lineage) -> list[Row]:
-    at = datetime.now(timezone.utc)
-    return [quarantine_row(r, lineage=lineage, at=at) for r in rejections]
-
-
-def _count_rejections(summary: RunSummary, rejections: list[Rejection]) -> None:
-    summary.n_quarantined = len(rejections)
-    reasons: dict[str, int] = {}
-    for r in rejections:
-        reasons[r.reason.value] = reasons.get(r.reason.value, 0) + 1
-    summary.quarantine_reasons = reasons
+            self.dq_rows += error.dq_rows
+        self.summarise(n_entities=0)
+        tables = {"dq_results": with_lineage(self.dq_rows, self.lineage), "runs": [self.run_row()]}
+        publish(self.data_dir, summary.run_id, self.parts, _quoted(tables), self.started_at.date(), part_tables=["quarantine"])
+        build_data_docs(self.data_dir, summary.run_id)

@@ -15,6 +15,7 @@ ENVIRONMENT = {
     "NEWSETL_DATA_DIR": "data_dir",
     "NEWSETL_MODEL": "model",
     "NEWSETL_BATCH_SIZE": "batch_size",
+    "NEWSETL_CHUNK_SIZE": "chunk_size",
     "NEWSETL_MAX_FILE_MB": "max_file_mb",
     "NEWSETL_MIN_BODY_CHARS": "min_body_chars",
     "NEWSETL_MAX_QUARANTINED": "max_quarantined",
@@ -34,6 +35,8 @@ class Settings:
     model: spaCy pipeline to load, a package name or a path (NEWSETL_MODEL).
     batch_size: documents per task and per nlp.pipe batch (NEWSETL_BATCH_SIZE); None: automatic,
         a few large tasks per worker (see flows.pipeline.shards) and spaCy batches of 64.
+    chunk_size: input files a run takes through the stages at a time (NEWSETL_CHUNK_SIZE): the
+        run's memory follows it, not the number of inputs.
     max_file_mb: inputs larger than this are quarantined unread (NEWSETL_MAX_FILE_MB).
     min_body_chars: documents whose cleaned body is shorter are quarantined (NEWSETL_MIN_BODY_CHARS).
     max_quarantined: the run fails when a larger share of its new inputs is quarantined
@@ -44,6 +47,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path("data"))
     model: str = DEFAULT_MODEL
     batch_size: int | None = None
+    chunk_size: int = 1000
     max_file_mb: float = 50.0
     min_body_chars: int = 200
     max_quarantined: float = 0.5
@@ -69,6 +73,8 @@ class Settings:
                 values["aliases"] = Path(values["aliases"])
             if "batch_size" in values:
                 values["batch_size"] = int(values["batch_size"])
+            if "chunk_size" in values:
+                values["chunk_size"] = int(values["chunk_size"])
             if "max_file_mb" in values:
                 values["max_file_mb"] = float(values["max_file_mb"])
             if "min_body_chars" in values:
@@ -80,6 +86,8 @@ class Settings:
         settings = replace(settings, **values)
         if settings.batch_size is not None and settings.batch_size < 1:
             raise SettingsError(f"batch size must be at least 1, got {settings.batch_size}")
+        if settings.chunk_size < 1:
+            raise SettingsError(f"chunk size must be at least 1, got {settings.chunk_size}")
         if not 0 <= settings.max_quarantined <= 1:
             raise SettingsError(f"max quarantined must be a fraction from 0 to 1, got {settings.max_quarantined}")
         if settings.max_file_mb <= 0:

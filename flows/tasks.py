@@ -11,7 +11,7 @@ flow (`flows.warmup.warm_worker` imports it before the first task).
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -19,13 +19,8 @@ from prefect.cache_policies import NO_CACHE
 from flows.nlp import load_pipeline, pipeline_lock
 from flows.sources import read_documents
 from transforms.clean import clean_document
-from transforms.dedup import minhash
 from transforms.furniture import furniture_for
-from transforms.language import detect_language
 from transforms.records import Annotation, CleanDoc, RawDoc, Rejection
-
-if TYPE_CHECKING:
-    from datasketch import LeanMinHash
 
 T = TypeVar("T")
 
@@ -65,12 +60,9 @@ def extract_batch(paths: Opaque[list[str]], max_bytes: int) -> tuple[list[RawDoc
 
 
 @task(name="clean", cache_policy=NO_CACHE)
-def clean_batch(
-    docs: Opaque[list[RawDoc]], furniture: Opaque[dict[str, frozenset[str]]]
-) -> tuple[list[CleanDoc], list[Rejection], dict[str, str], dict[str, LeanMinHash]]:
-    """Clean a batch; also the language of each cleaned body (doc_id -> ISO 639-1 code) and
-    the MinHash signature of each body that has words, for near-duplicate detection (made here,
-    on the workers, rather than one by one in the flow's process)."""
+def clean_batch(docs: Opaque[list[RawDoc]], furniture: Opaque[dict[str, frozenset[str]]]) -> tuple[list[CleanDoc], list[Rejection]]:
+    """Clean a batch: each cleaned document also carries its body's language and MinHash
+    signature (made here, on the workers, rather than one by one in the flow's process)."""
     cleaned: list[CleanDoc] = []
     rejections: list[Rejection] = []
     for doc in docs.value:
@@ -79,10 +71,8 @@ def clean_batch(
             cleaned.append(result)
         else:
             rejections.append(result)
-    languages = {d.doc_id: detect_language(d.cleaned.body) for d in cleaned}
-    signatures = {d.doc_id: minhash(d.cleaned.body) for d in cleaned if d.cleaned.body.strip()}
     get_run_logger().info("clean: %d documents -> %d cleaned, %d quarantined", len(docs.value), len(cleaned), len(rejections))
-    return cleaned, rejections, languages, signatures
+    return cleaned, rejections
 
 
 @task(name="annotate", cache_policy=NO_CACHE)

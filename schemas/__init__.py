@@ -3,10 +3,12 @@
 from schemas.contracts import CONTRACT, Expectation
 from schemas.reasons import ENTITY_LABELS, QuarantineReason, RemovalReason, RunStatus, Stage
 from schemas.tables import (
+    DERIVED,
     DOCUMENTS,
     DQ_RESULTS,
     ENTITIES,
     ENTITY_ALIASES,
+    ENTITY_KEYS,
     MENTIONS,
     QUOTES,
     QUARANTINE,
@@ -15,6 +17,7 @@ from schemas.tables import (
     SCHEMA_VERSION,
     SENTENCE_ENTITIES,
     SENTENCES,
+    SIGNATURES,
     TABLES,
     SchemaMismatch,
     build_table,
@@ -24,10 +27,12 @@ from schemas.tables import (
 
 __all__ = [
     "CONTRACT",
+    "DERIVED",
     "DOCUMENTS",
     "DQ_RESULTS",
     "ENTITIES",
     "ENTITY_ALIASES",
+    "ENTITY_KEYS",
     "ENTITY_LABELS",
     "MENTIONS",
     "QUARANTINE",
@@ -37,6 +42,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SENTENCE_ENTITIES",
     "SENTENCES",
+    "SIGNATURES",
     "TABLES",
     "Expectation",
     "QuarantineReason",

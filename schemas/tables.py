@@ -13,7 +13,7 @@ from typing import Any, Final
 import pyarrow as pa
 
 #: Version of the table layout, stored in each Parquet file's metadata.
-SCHEMA_VERSION: Final[str] = "4"  # 3: lineage (versions, input hash, run) on every table; 4: sentence_entities
+SCHEMA_VERSION: Final[str] = "5"  # 3: lineage on every table; 4: sentence_entities; 5: incremental state, entity views
 
 
 def _field(name: str, type_: pa.DataType, description: str, *, nullable: bool = False) -> pa.Field:
@@ -90,53 +90,13 @@ MENTIONS: Final[pa.Schema] = pa.schema(
         _field("label", pa.string(), "spaCy entity label of this mention (PERSON, GPE, ORG, ...)"),
         _field("entity_id", pa.string(), "canonical entity the mention resolves to (entities.entity_id)"),
         _field("run_id", pa.string(), "run that wrote the row"),
-        _field("entity_key", pa.string(), "matching key after in-document resolution (entity_aliases.alias_key)"),
+        _field("entity_key", pa.string(), "matching key after in-document resolution (entity_keys.alias_key)"),
+        _field("full_name", pa.bool_(), "the mention as written is a name of two words or more (titles, 'the' and dots folded away); full names vote for their entity's label"),
         _input_sha256(),
         *_versions("wrote the row"),
     ]
 )
 """One row per named-entity mention in a loaded document's body."""
-
-ENTITIES: Final[pa.Schema] = pa.schema(
-    [
-        _field("entity_id", pa.string(), "stable id of the canonical entity"),
-        _field("name", pa.string(), "display name: the most frequent full surface form"),
-        _field("label", pa.string(), "label voted by the entity's mentions"),
-        _field("n_mentions", pa.int64(), "mentions of the entity across all loaded documents"),
-        _field("n_documents", pa.int64(), "documents that mention the entity"),
-        _field("run_id", pa.string(), "run that recomputed the table (the last run that loaded documents)"),
-        *_versions("recomputed the table; the mentions counted may come from earlier versions"),
-    ]
-)
-"""One row per canonical entity, recomputed over all loaded mentions at every run."""
-
-ENTITY_ALIASES: Final[pa.Schema] = pa.schema(
-    [
-        _field("entity_id", pa.string(), "canonical entity (entities.entity_id)"),
-        _field("alias", pa.string(), "a surface form as written in mentions.text"),
-        _field("alias_key", pa.string(), "matching key the surface form resolved to; one key, one entity"),
-        _field("n_mentions", pa.int64(), "mentions with this surface form and key"),
-        _field("n_documents", pa.int64(), "documents with such a mention"),
-        _field("run_id", pa.string(), "run that recomputed the table (the last run that loaded documents)"),
-        *_versions("recomputed the table; the mentions counted may come from earlier versions"),
-    ]
-)
-"""One row per surface form and key of an entity; also the key -> entity map later runs keep."""
-
-SENTENCE_ENTITIES: Final[pa.Schema] = pa.schema(
-    [
-        _field("doc_id", pa.string(), "document the sentence is in"),
-        _field("sentence_id", pa.int32(), "sentence (sentences.sentence_id)"),
-        _field("entity_id", pa.string(), "canonical entity mentioned in the sentence (entities.entity_id)"),
-        _field("name", pa.string(), "the entity's display name (entities.name)"),
-        _field("label", pa.string(), "the entity's label (entities.label)"),
-        _field("n_mentions", pa.int32(), "mentions of the entity in the sentence"),
-        _field("run_id", pa.string(), "run that recomputed the table (the last run that loaded documents)"),
-        *_versions("recomputed the table; the mentions counted may come from earlier versions"),
-    ]
-)
-"""One row per sentence and entity it mentions, over the mentions the views show, recomputed with
-`entities` at every run that loads documents: the pair and co-occurrence views self-join it."""
 
 QUOTES: Final[pa.Schema] = pa.schema(
     [
@@ -147,6 +107,7 @@ QUOTES: Final[pa.Schema] = pa.schema(
         _field("end_char", pa.int32(), "offset one past the quoted text; body[start_char:end_char] == text"),
         _field("text", pa.string(), "the quoted words"),
         _field("speaker", pa.string(), "the attribution as written (Mr Cavusoglu, he, the source)", nullable=True),
+        _field("speaker_mention_id", pa.int32(), "the mention the speaker resolves to (mentions.mention_id); null when unattributed or unnamed", nullable=True),
         _field("speaker_entity_id", pa.string(), "entity the speaker resolves to; null when unattributed or unnamed", nullable=True),
         _field("run_id", pa.string(), "run that wrote the row"),
         _input_sha256(),
@@ -225,19 +186,92 @@ DQ_RESULTS: Final[pa.Schema] = pa.schema(
 )
 """One row per expectation evaluated in a run."""
 
+SIGNATURES: Final[pa.Schema] = pa.schema(
+    [
+        _field("doc_id", pa.string(), "an original document (not a copy) whose body has words"),
+        _field("bands", pa.list_(pa.int64()), "its LSH band keys: a later body sharing one is a near-duplicate candidate"),
+        _field("minhash", pa.binary(), "MinHash signature of the body's word shingles (little-endian uint32 per permutation)"),
+        _field("run_id", pa.string(), "run that loaded the document"),
+        _input_sha256(),
+        *_versions("loaded the document"),
+    ]
+)
+"""One row per loaded original with words, written once as it loads: the state near-duplicates
+are found in. A run joins its new documents' band keys against these and never re-reads a body."""
+
+ENTITY_KEYS: Final[pa.Schema] = pa.schema(
+    [
+        _field("alias_key", pa.string(), "matching key of mentions (mentions.entity_key)"),
+        _field("entity_id", pa.string(), "the canonical entity the key resolves to; the same in every row of the key"),
+        _field("n_mentions", pa.int64(), "mentions of the key in the run"),
+        _field("labels", pa.map_(pa.string(), pa.int64()), "mentions of the key in the run, by spaCy label"),
+        _field("acronym", pa.bool_(), "the key was written as an acronym in the run (U.N., HTS)"),
+        _field("short_forms", pa.list_(pa.string()), "keys of short forms the run's articles resolved to this key (hts for hayat tahrir al sham)"),
+        _field("blocks", pa.list_(pa.string()), "the resolver's blocks of the key (its words, surname, initials, ...); set in the key's first row only", nullable=True),
+        _field("fixed_name", pa.string(), "display name the alias file gives the key's entity", nullable=True),
+        _field("fixed_label", pa.string(), "label the alias file gives the key's entity", nullable=True),
+        _field("run_id", pa.string(), "run whose mentions the row counts"),
+        *_versions("wrote the row"),
+    ]
+)
+"""One row per entity key and run that mentions it: the key -> entity map that later runs keep
+(a run resolves only its own keys against it, and a key keeps its entity until
+`newsetl resolve` re-resolves the lake), with the counts the resolver weighs, per run."""
+
 #: Every table by name; the name is also the Parquet folder and the DuckDB view.
 TABLES: Final[Mapping[str, pa.Schema]] = {
     "documents": DOCUMENTS,
     "sentences": SENTENCES,
     "mentions": MENTIONS,
-    "entities": ENTITIES,
-    "entity_aliases": ENTITY_ALIASES,
-    "sentence_entities": SENTENCE_ENTITIES,
     "quotes": QUOTES,
     "removed_lines": REMOVED_LINES,
     "quarantine": QUARANTINE,
     "runs": RUNS,
     "dq_results": DQ_RESULTS,
+    "signatures": SIGNATURES,
+    "entity_keys": ENTITY_KEYS,
+}
+
+ENTITIES: Final[pa.Schema] = pa.schema(
+    [
+        _field("entity_id", pa.string(), "stable id of the canonical entity"),
+        _field("name", pa.string(), "display name: the alias file's, else the most frequent full surface form"),
+        _field("label", pa.string(), "the alias file's label, else the label voted by the entity's full-name mentions"),
+        _field("n_mentions", pa.int64(), "mentions of the entity across all loaded documents"),
+        _field("n_documents", pa.int64(), "documents that mention the entity"),
+    ]
+)
+"""One row per canonical entity, computed by the view from the mentions it shows."""
+
+ENTITY_ALIASES: Final[pa.Schema] = pa.schema(
+    [
+        _field("entity_id", pa.string(), "canonical entity (entities.entity_id)"),
+        _field("alias", pa.string(), "a surface form as written in mentions.text"),
+        _field("alias_key", pa.string(), "matching key the surface form resolved to; one key, one entity"),
+        _field("n_mentions", pa.int64(), "mentions with this surface form and key"),
+        _field("n_documents", pa.int64(), "documents with such a mention"),
+    ]
+)
+"""One row per surface form and key of an entity, computed by the view from the mentions."""
+
+SENTENCE_ENTITIES: Final[pa.Schema] = pa.schema(
+    [
+        _field("doc_id", pa.string(), "document the sentence is in"),
+        _field("sentence_id", pa.int32(), "sentence (sentences.sentence_id)"),
+        _field("entity_id", pa.string(), "canonical entity mentioned in the sentence (entities.entity_id)"),
+        _field("name", pa.string(), "the entity's display name (entities.name)"),
+        _field("label", pa.string(), "the entity's label (entities.label)"),
+        _field("n_mentions", pa.int64(), "mentions of the entity in the sentence"),
+    ]
+)
+"""One row per sentence and entity it mentions: the pair and co-occurrence views self-join it."""
+
+#: Views computed from the tables rather than stored (aggregates over the mentions, so that a
+#: run writes only its own rows), with their documented columns.
+DERIVED: Final[Mapping[str, pa.Schema]] = {
+    "entities": ENTITIES,
+    "entity_aliases": ENTITY_ALIASES,
+    "sentence_entities": SENTENCE_ENTITIES,
 }
 
 

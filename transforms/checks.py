@@ -10,13 +10,15 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from transforms.extract import control_char_ratio
-from transforms.records import RawDoc, Rejection
+from transforms.records import RawDoc
 
 Row = dict[str, Any]
 
 
-def extracted_frame(docs: Iterable[RawDoc]) -> list[Row]:
-    """One row per decoded input: ids, input hash, sizes, encoding and the share of control characters."""
+def extracted_frame(docs: Iterable[RawDoc], *, already_loaded: Collection[str] = ()) -> list[Row]:
+    """One row per decoded input to process: ids, input hash, sizes, encoding, the share of
+    control characters, and `already_loaded` (its doc_id is among `already_loaded`, the lake's
+    documents loaded with the run's versions)."""
     return [
         {
             "doc_id": d.doc_id,
@@ -26,6 +28,7 @@ def extracted_frame(docs: Iterable[RawDoc]) -> list[Row]:
             "n_chars": len(d.text),
             "encoding": d.encoding,
             "control_char_ratio": control_char_ratio(d.text),
+            "already_loaded": d.doc_id in already_loaded,
         }
         for d in docs
     ]
@@ -127,91 +130,40 @@ def run_frame(
     *,
     run_id: str,
     n_new: int,
-    rejections: Sequence[Rejection],
+    quarantined: Mapping[str, tuple[int, str]],
     entity_density: float | None,
     recent_densities: Sequence[float],
 ) -> list[Row]:
     """The one-row frame of run-level checks.
 
-    `quarantined` summarises the rejections by reason with an example path each;
-    `quarantined_fraction` is quarantined over new inputs (None when there were none);
-    `entity_density_ratio` is this run's mentions per 1,000 annotated characters over the
-    median of recent runs' (None without a density or without recent runs).
+    `quarantined` is reason -> (count, an example path) of the run's rejections; the frame's
+    `quarantined` column summarises them; `quarantined_fraction` is quarantined over new inputs
+    (None when there were none); `entity_density_ratio` is this run's mentions per 1,000
+    annotated characters over the median of recent runs' (None without a density or without
+    recent runs).
     """
     ratio = None
     recent = sorted(d for d in recent_densities if d)
     if entity_density is not None and recent:
         median = recent[len(recent) // 2] if len(recent) % 2 else (recent[len(recent) // 2 - 1] + recent[len(recent) // 2]) / 2
         ratio = entity_density / median
-    by_reason: dict[str, list[str]] = {}
-    for r in rejections:
-        by_reason.setdefault(r.reason.value, []).append(r.source_path)
-    summary = "; ".join(f"{len(p)} {reason} (e.g. {p[0]})" for reason, p in sorted(by_reason.items(), key=lambda kv: -len(kv[1])))
+    summary = "; ".join(f"{n} {reason} (e.g. {path})" for reason, (n, path) in sorted(quarantined.items(), key=lambda kv: -kv[1][0]))
+    total = sum(n for n, _ in quarantined.values())
     return [
         {
             "run_id": run_id,
             "quarantined": summary or "none",
-            "quarantined_fraction": len(rejections) / n_new if n_new else None,
+            "quarantined_fraction": total / n_new if n_new else None,
             "entity_density_ratio": ratio,
         }
     ]
 
 
-def quotes_frame(rows: Iterable[Mapping[str, Any]], bodies: Mapping[str, str], entity_ids: Collection[str]) -> list[Row]:
-    """`quotes` rows with `slice_matches` (inside the body and `body[start:end] == text`) and
-    `speaker_exists` (no speaker entity, or one of `entity_ids`)."""
+def quotes_frame(rows: Iterable[Mapping[str, Any]], bodies: Mapping[str, str]) -> list[Row]:
+    """`quotes` rows with `slice_matches` (inside the body and `body[start:end] == text`)."""
     out = []
     for row in rows:
         body = bodies.get(row["doc_id"], "")
         start, end = row["start_char"], row["end_char"]
-        speaker = row["speaker_entity_id"]
-        out.append({**row, "slice_matches": 0 <= start < end <= len(body) and body[start:end] == row["text"],
-                    "speaker_exists": speaker is None or speaker in entity_ids})
+        out.append({**row, "slice_matches": 0 <= start < end <= len(body) and body[start:end] == row["text"]})
     return out
-
-
-def load_frames(
-    documents: Sequence[Mapping[str, Any]],
-    mentions: Sequence[Mapping[str, Any]],
-    entities: Sequence[Mapping[str, Any]],
-    *,
-    loaded_doc_ids: Collection[str],
-    all_mentions: Iterable[Mapping[str, Any]],
-    sentence_entities: Iterable[Mapping[str, Any]],
-    run: Sequence[Mapping[str, Any]],
-) -> dict[str, list[Row]]:
-    """The frames of the load gate: documents with `already_loaded`, mentions with
-    `document_exists` and `entity_exists`, entities with `counts_match_mentions` (recounted
-    from `all_mentions`, the loaded and the new ones) and `counts_match_sentences` (the
-    entity's mentions summed over `sentence_entities` rows, with its name and label there),
-    and the run frame."""
-    doc_ids = {row["doc_id"] for row in documents} | set(loaded_doc_ids)
-    entity_ids = {row["entity_id"] for row in entities}
-    n_mentions: dict[str, int] = {}
-    docs_of: dict[str, set[str]] = {}
-    for row in all_mentions:
-        n_mentions[row["entity_id"]] = n_mentions.get(row["entity_id"], 0) + 1
-        docs_of.setdefault(row["entity_id"], set()).add(row["doc_id"])
-    in_sentences: dict[str, int] = {}
-    described: dict[str, set[tuple[str, str]]] = {}
-    for row in sentence_entities:
-        in_sentences[row["entity_id"]] = in_sentences.get(row["entity_id"], 0) + row["n_mentions"]
-        described.setdefault(row["entity_id"], set()).add((row["name"], row["label"]))
-    return {
-        "documents": [{**row, "already_loaded": row["doc_id"] in loaded_doc_ids} for row in documents],
-        "mentions": [
-            {**row, "document_exists": row["doc_id"] in doc_ids, "entity_exists": row["entity_id"] in entity_ids}
-            for row in mentions
-        ],
-        "entities": [
-            {
-                **row,
-                "counts_match_mentions": n_mentions.get(row["entity_id"], 0) == row["n_mentions"]
-                and len(docs_of.get(row["entity_id"], ())) == row["n_documents"],
-                "counts_match_sentences": in_sentences.get(row["entity_id"], 0) == row["n_mentions"]
-                and described.get(row["entity_id"]) == {(row["name"], row["label"])},
-            }
-            for row in entities
-        ],
-        "run": [dict(row) for row in run],
-    }

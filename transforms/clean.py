@@ -603,14 +603,21 @@ def _dateline(first_paragraph: str) -> str | None:
 
 
 def clean_document(raw: RawDoc, *, furniture: frozenset[str] = frozenset()) -> CleanDoc | Rejection:
-    """Clean one decoded document; a document with nothing left is an `empty_body` rejection.
+    """Clean one decoded document and describe its body (language, MinHash signature); the
+    exact copy it is stays marked (`duplicate_of`). A document with nothing left is an
+    `empty_body` rejection.
 
     `furniture`: keys of lines learned as furniture of the document's source
     (transforms.furniture), removed as `source_furniture`.
     """
+    from transforms.dedup import minhash  # dedup's signatures import datasketch at first use
+    from transforms.language import detect_language
+
     cleaned = clean_text(raw.text, page=raw.page, furniture=furniture)
     if cleaned.body.strip():
-        return CleanDoc(raw=raw, cleaned=cleaned)
+        return CleanDoc(
+            raw=raw, cleaned=cleaned, language=detect_language(cleaned.body), signature=minhash(cleaned.body), duplicate_of=raw.duplicate_of
+        )
     reasons = Counter(r.reason.value for r in cleaned.removed)
     summary = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common(3)) or "no text"
     return Rejection(

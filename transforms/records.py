@@ -95,6 +95,7 @@ class RawDoc:
     n_bytes: int
     input_sha256: str = ""  # SHA-256 of the input file's bytes, for lineage
     page: PageMeta | None = None
+    duplicate_of: str | None = None  # an exact copy: doc_id of the first document with this content
 
 
 @_pickled_by_fields
@@ -129,10 +130,15 @@ class Cleaned:
 @_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class CleanDoc:
-    """A cleaned document (clean stage output)."""
+    """A cleaned document (clean stage output), with what the later steps need to know of it:
+    the body's language, its MinHash signature (`transforms.dedup.minhash`; None for a body
+    without words) and the document it copies, exactly (from the input) or nearly."""
 
     raw: RawDoc
     cleaned: Cleaned
+    language: str = ""
+    signature: bytes | None = None
+    duplicate_of: str | None = None
 
     @property
     def doc_id(self) -> str:
@@ -141,6 +147,10 @@ class CleanDoc:
     @property
     def source_path(self) -> str:
         return self.raw.source_path
+
+    @property
+    def input_sha256(self) -> str:
+        return self.raw.input_sha256
 
 
 @_pickled_by_fields
@@ -188,6 +198,18 @@ class AnnotatedDoc:
     sentences: tuple[SentenceSpan, ...] = ()
     mentions: tuple[MentionSpan, ...] = ()
     quotes: tuple[QuoteSpan, ...] = ()
+
+    @property
+    def doc_id(self) -> str:
+        return self.doc.doc_id
+
+    @property
+    def source_path(self) -> str:
+        return self.doc.source_path
+
+    @property
+    def input_sha256(self) -> str:
+        return self.doc.input_sha256
 
 
 #: What annotating one body gives: its sentences, mentions and quotations.

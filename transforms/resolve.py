@@ -16,10 +16,18 @@ first, and only inside small blocks (never all pairs):
    name (block: last word).
 
 Stability. A key that already has an entity id keeps it: every component of the union-find is
-pinned to at most one id (a previous id, or an id the alias file fixes) and two components with
-different pins are never joined. A component without a pin is a new entity, whose id is
-`entity_id` of its canonical key (most words, then most mentions, then alphabetical), so the
-same names give the same ids in any order and on any machine.
+pinned to at most one id (a previous id, else an id the alias file fixes) and two components
+with different pins are never joined; keys that already share an id start joined. A component
+without a pin is a new entity, whose id is `entity_id` of its canonical key (most words, then
+most mentions, then alphabetical), so the same names give the same ids in any order and on any
+machine.
+
+Incrementally. A run resolves only its own keys (`resolve_run`), against the keys it may join:
+those sharing one of its keys' blocks (`resolution_blocks`: the words, a surname, initials, a
+masked word, a plural). The lake keeps every key's id and counts (`entity_keys`) and the flow
+reads only the rows of those keys, so a run costs what its own names cost, not the lake's.
+`replay_runs` re-resolves a history run by run the same way, from counts in memory: the same
+documents give the same ids as the runs that loaded them.
 """
 
 from __future__ import annotations
@@ -131,10 +139,11 @@ class KeyStats:
     short_forms: set[str] = field(default_factory=set)
 
 
-def key_stats(mentions: Iterable[tuple[str, str, str]]) -> dict[str, KeyStats]:
-    """Distinct keys of (resolved key, label, text as written) mentions with their counts.
-    Each distinct text is keyed once (`entity_key`, `is_acronym`), so this is one pass."""
-    stats: dict[str, KeyStats] = {}
+def key_stats(mentions: Iterable[tuple[str, str, str]], *, into: dict[str, KeyStats] | None = None) -> dict[str, KeyStats]:
+    """Distinct keys of (resolved key, label, text as written) mentions with their counts,
+    added to `into` when given (and returned). Each distinct text is keyed once (`entity_key`,
+    `is_acronym`), so this is one pass."""
+    stats: dict[str, KeyStats] = {} if into is None else into
     seen: dict[str, tuple[str, bool]] = {}
     for key, label, text in mentions:
         s = stats.get(key)
@@ -196,11 +205,12 @@ def resolve_entities(
     previous: Mapping[str, str] | None = None,
     rules: AliasRules | None = None,
 ) -> dict[str, str]:
-    """Entity id of every key in `stats` (and of every key in `previous`).
+    """Entity id of every key in `stats` (and of every key in `previous` and the alias file).
 
-    `previous` is the key -> entity id map of earlier runs (the `entity_aliases` table): those
-    keys keep their ids unless the alias file says otherwise. `rules` are the user's alias file.
-    Empty input gives an empty map.
+    `previous` is the key -> entity id map of earlier runs (`entity_keys`): those keys keep
+    their ids (an alias-file edit reaches them when `newsetl resolve` replays the lake); keys
+    that share an id start joined. `rules` are the user's alias file. Empty input gives an
+    empty map.
     """
     previous = previous or {}
     rules = rules or AliasRules()
@@ -210,12 +220,18 @@ def resolve_entities(
     index = {k: i for i, k in enumerate(keys)}
     empty = KeyStats()
     st = [stats.get(k, empty) for k in keys]
-    uf = _UnionFind(len(keys), [fixed.get(k, previous.get(k)) for k in keys])
+    uf = _UnionFind(len(keys), [previous.get(k) or fixed.get(k) for k in keys])
     separate = {index[k] for k in rules.separate}
 
     def join(a: int, b: int) -> None:
         if a not in separate and b not in separate:
             uf.union(a, b)
+
+    # 0. keys an earlier run gave one id are one entity
+    first_of: dict[str, int] = {}
+    for k, pinned in previous.items():
+        if k in index:
+            uf.union(first_of.setdefault(pinned, index[k]), index[k])
 
     # 1. the alias file
     for ent in rules.entities:
@@ -292,6 +308,84 @@ def resolve_entities(
         for i in group:
             result[keys[i]] = eid
     return result
+
+
+def resolution_blocks(key: str) -> tuple[str, ...]:
+    """The blocks of a key: two keys that `resolve_entities` may join, or whose joining one
+    may depend on the other, share a block. The words ("w:"), the key and its singular ("n:",
+    nationalities and their plurals), each long word masked ("m:", a typo in it), the initials
+    or the acronym itself ("i:"), the last word ("l:", a surname and the persons it ends) and
+    the first and last words as given names ("g:", a surname that is someone's first name)."""
+    words = compare_tokens(key)
+    blocks = {"w:" + " ".join(words), "n:" + key, "l:" + words[-1], "g:" + words[0], "g:" + words[-1]} if words else {"n:" + key}
+    if key.endswith("s"):
+        blocks.add("n:" + key[:-1])
+    if len(words) >= 2:
+        for pos, word in enumerate(words):
+            if len(word) >= (TYPO_MIN_LENGTH if pos == len(words) - 1 else FUZZY_MIN_LENGTH) and word.isalpha():
+                blocks.add(f"m:{pos}:" + " ".join(words[:pos] + ("_",) + words[pos + 1 :]))
+    spelt = initials(key) or (key if len(words) == 1 else "")
+    if spelt:
+        blocks.add("i:" + spelt)
+    return tuple(sorted(blocks))
+
+
+def merge_stats(a: KeyStats, b: KeyStats) -> KeyStats:
+    """Both counts of one key (two runs' rows, or the lake's and a run's)."""
+    return KeyStats(a.n_mentions + b.n_mentions, a.labels + b.labels, a.acronym or b.acronym, a.short_forms | b.short_forms)
+
+
+def resolve_run(
+    run: Mapping[str, KeyStats],
+    known: Mapping[str, tuple[str, KeyStats]],
+    *,
+    rules: AliasRules | None = None,
+) -> dict[str, str]:
+    """Entity id of every key of a run's mentions.
+
+    Input: the run's keys with their counts; `known`, key -> (entity id, counts so far) of the
+    lake's keys among the run's keys and those sharing a block with them (`resolution_blocks`);
+    the alias rules. A known key keeps its id; a new key joins a known entity or starts its own,
+    by the rules of `resolve_entities` applied to both sets. Empty input gives {}.
+    """
+    stats = {k: s for k, (_, s) in known.items()}
+    for k, s in run.items():
+        stats[k] = merge_stats(stats[k], s) if k in stats else s
+    entity_of = resolve_entities(stats, previous={k: eid for k, (eid, _) in known.items()}, rules=rules)
+    return {k: entity_of[k] for k in run}
+
+
+class KeyIndex:
+    """The lake's keys in memory, as `entity_keys` holds them: for `replay_runs` and tests.
+    `known(keys)` gives what the flow reads from the lake for a run with those keys."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[str, KeyStats]] = {}
+        self.by_block: dict[str, set[str]] = defaultdict(set)
+
+    def known(self, keys: Iterable[str]) -> dict[str, tuple[str, KeyStats]]:
+        keys = list(keys)
+        wanted = set(keys) | {k for key in keys for block in resolution_blocks(key) for k in self.by_block.get(block, ())}
+        return {k: self.entries[k] for k in wanted if k in self.entries}
+
+    def add(self, run: Mapping[str, KeyStats], entity_of: Mapping[str, str]) -> None:
+        for k, s in run.items():
+            if k in self.entries:
+                self.entries[k] = (self.entries[k][0], merge_stats(self.entries[k][1], s))
+            else:
+                self.entries[k] = (entity_of[k], s)
+                for block in resolution_blocks(k):
+                    self.by_block[block].add(k)
+
+
+def replay_runs(runs: Iterable[Mapping[str, KeyStats]], *, rules: AliasRules | None = None) -> dict[str, str]:
+    """Re-resolve a history: each run's keys, in run order, against the keys of the runs
+    before it, as each run resolved them when it loaded (`resolve_run`). Returns key -> entity
+    id for every key; no runs give {}."""
+    index = KeyIndex()
+    for run in runs:
+        index.add(run, resolve_run(run, index.known(run), rules=rules))
+    return {k: eid for k, (eid, _) in index.entries.items()}
 
 
 def alias_names(rules: AliasRules) -> tuple[dict[str, str], dict[str, str]]:

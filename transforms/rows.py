@@ -11,20 +11,15 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from transforms.entities import entity_id
+from transforms.dedup import band_keys
+from transforms.entities import entity_id, entity_key
 from transforms.records import AnnotatedDoc, CleanDoc, Lineage, Rejection
+from transforms.resolve import AliasRules, KeyStats, resolution_blocks
 
 Row = dict[str, Any]
 
 
-def document_row(
-    doc: CleanDoc,
-    *,
-    language: str,
-    lineage: Lineage,
-    ingested_at: datetime,
-    duplicate_of: str | None = None,
-) -> Row:
+def document_row(doc: CleanDoc, *, lineage: Lineage, ingested_at: datetime) -> Row:
     """The `documents` row of a cleaned document, with its lineage (input hash, versions)."""
     c = doc.cleaned
     return {
@@ -44,10 +39,10 @@ def document_row(
         "n_chars_raw": len(doc.raw.text),
         "n_chars_body": len(c.body),
         "encoding": doc.raw.encoding,
-        "language": language,
+        "language": doc.language,
         "ingested_at": ingested_at,
         "input_sha256": doc.raw.input_sha256,
-        "duplicate_of": duplicate_of,
+        "duplicate_of": doc.duplicate_of,
         **lineage.columns(),
     }
 
@@ -72,7 +67,8 @@ def sentence_rows(ann: AnnotatedDoc, *, lineage: Lineage) -> list[Row]:
 
 def mention_rows(ann: AnnotatedDoc, *, lineage: Lineage) -> list[Row]:
     """The `mentions` rows of an annotated document, numbered from 0. `entity_id` is the id of
-    the mention's own key until `with_entity_ids` puts the resolved one."""
+    the mention's own key (`entity_id(entity_key)`) until the run's keys are resolved and the
+    resolved one replaces it."""
     return [
         {
             "doc_id": ann.doc.doc_id,
@@ -84,20 +80,12 @@ def mention_rows(ann: AnnotatedDoc, *, lineage: Lineage) -> list[Row]:
             "label": m.label,
             "entity_id": entity_id(m.entity_key),
             "entity_key": m.entity_key,
+            "full_name": len(entity_key(m.text).split()) >= 2,
             "input_sha256": ann.doc.raw.input_sha256,
             **lineage.columns(),
         }
         for i, m in enumerate(ann.mentions)
     ]
-
-
-def with_entity_ids(rows: Iterable[Mapping[str, Any]], entity_of: Mapping[str, str]) -> list[Row]:
-    """Copies of mention rows with `entity_id` set from their `entity_key`.
-
-    Raises:
-        KeyError: a key the resolution did not cover (a bug: every key is resolved).
-    """
-    return [{**row, "entity_id": entity_of[row["entity_key"]]} for row in rows]
 
 
 def with_lineage(rows: Iterable[Mapping[str, Any]], lineage: Lineage) -> list[Row]:
@@ -106,9 +94,10 @@ def with_lineage(rows: Iterable[Mapping[str, Any]], lineage: Lineage) -> list[Ro
     return [{**row, **lineage.columns()} for row in rows]
 
 
-def quote_rows(ann: AnnotatedDoc, *, lineage: Lineage, entity_of: Mapping[str, str]) -> list[Row]:
-    """The `quotes` rows of an annotated document, numbered from 0; the speaker's entity is the
-    resolved entity of the speaker's mention (`entity_of`: key -> entity id)."""
+def quote_rows(ann: AnnotatedDoc, *, lineage: Lineage) -> list[Row]:
+    """The `quotes` rows of an annotated document, numbered from 0; the speaker's entity is that
+    of the speaker's mention, its own key's id (`entity_id(entity_key)`) until the run's keys
+    are resolved, as in `mention_rows`."""
     body = ann.doc.cleaned.body
     starts = [s.start_char for s in ann.sentences]
     rows = []
@@ -123,7 +112,8 @@ def quote_rows(ann: AnnotatedDoc, *, lineage: Lineage, entity_of: Mapping[str, s
                 "end_char": q.end_char,
                 "text": body[q.start_char : q.end_char],
                 "speaker": q.speaker_text,
-                "speaker_entity_id": entity_of[speaker.entity_key] if speaker is not None else None,
+                "speaker_mention_id": q.speaker_mention,
+                "speaker_entity_id": entity_id(speaker.entity_key) if speaker is not None else None,
                 "input_sha256": ann.doc.raw.input_sha256,
                 **lineage.columns(),
             }
@@ -143,3 +133,46 @@ def quarantine_row(rejection: Rejection, *, lineage: Lineage, at: datetime) -> R
         "input_sha256": rejection.input_sha256,
         **lineage.columns(),
     }
+
+
+def signature_row(doc: CleanDoc, *, lineage: Lineage) -> Row | None:
+    """The `signatures` row of an original document (None for a copy or a body without words)."""
+    if doc.duplicate_of is not None or doc.signature is None:
+        return None
+    return {"doc_id": doc.doc_id, "bands": band_keys(doc.signature), "minhash": doc.signature,
+            "input_sha256": doc.raw.input_sha256, **lineage.columns()}
+
+
+def entity_key_rows(
+    stats: Mapping[str, KeyStats],
+    entity_of: Mapping[str, str],
+    *,
+    new: Iterable[str],
+    rules: AliasRules,
+    lineage: Lineage,
+) -> list[Row]:
+    """The `entity_keys` rows of a run: one per key of its mentions, with the run's counts and
+    the resolved entity; `new` keys (not yet in the lake) also carry their blocks; keys the
+    alias file lists carry its name and label when they resolved to its entity. Sorted by key;
+    no keys give no rows.
+
+    Raises:
+        KeyError: a key the resolution did not cover (a bug: every key is resolved).
+    """
+    new = set(new)
+    fixed = {k: (e.name, e.label) for e in rules.entities for k in e.keys if entity_of.get(k) == e.entity_id}
+    return [
+        {
+            "alias_key": key,
+            "entity_id": entity_of[key],
+            "n_mentions": s.n_mentions,
+            "labels": sorted(s.labels.items()),
+            "acronym": s.acronym,
+            "short_forms": sorted(s.short_forms),
+            "blocks": list(resolution_blocks(key)) if key in new else None,
+            "fixed_name": fixed[key][0] if key in fixed else None,
+            "fixed_label": fixed[key][1] if key in fixed else None,
+            **lineage.columns(),
+        }
+        for key, s in sorted(stats.items())
+    ]

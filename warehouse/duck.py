@@ -46,8 +46,8 @@ def database_path(data_dir: Path) -> Path:
 
 
 def refresh_views(lake: Lake) -> list[str]:
-    """Build the view of every table that has Parquet files, then every view built on those
-    views (e.g. entity co-occurrence) whose tables exist, in a new database file renamed over
+    """Build the view of every table that has Parquet files, then every view built on views
+    (entities, entity co-occurrence, ...) whose views exist, in a new database file renamed over
     `warehouse.duckdb`; return the views' names."""
     created = []
     target = database_path(lake.data_dir)
@@ -58,14 +58,19 @@ def refresh_views(lake: Lake) -> list[str]:
                 if name in TABLES and lake.files(name):
                     con.execute(view_sql(name, lake.root))
                     created.append(name)
-            for name in view_files():
-                if name in TABLES:
-                    continue
-                try:
-                    con.execute(view_sql(name, lake.root))
-                except duckdb.CatalogException:
-                    continue  # a view over a table that has no files yet
-                created.append(name)
+            waiting = [name for name in view_files() if name not in TABLES]
+            while waiting:  # views on views, in as many passes as they nest
+                left = []
+                for name in waiting:
+                    try:
+                        con.execute(view_sql(name, lake.root))
+                    except duckdb.CatalogException:
+                        left.append(name)  # a view over one that does not exist (yet)
+                        continue
+                    created.append(name)
+                if len(left) == len(waiting):
+                    break
+                waiting = left
             con.execute("checkpoint")
         os.replace(tmp, target)
     finally:

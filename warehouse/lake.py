@@ -4,18 +4,21 @@ Layout of a data dir:
 
     lake -> .snapshots/<snapshot_id>         a symbolic link, swapped in one rename per commit
     .snapshots/<snapshot_id>/
-        <table>/ingest_date=YYYY-MM-DD/<run_id>.parquet
-        entities/entities.parquet            replaced whole at every run (entity_aliases too)
+        <table>/ingest_date=YYYY-MM-DD/<run_id>[-<chunk>].parquet
         _lake.json                           schema version, run id and time of the commit
+    .snapshots/.parts-<run_id>/<table>/<chunk>.parquet
+                                             a run's parts, written chunk by chunk (`RunParts`)
     .lock                                    held (fcntl) by the run that loads the data dir
 
 A commit builds a complete new snapshot under `.snapshots/.staging-*`: the files of the current
-snapshot are hard-linked (no copy), this run's files are written beside them (zstd), small files
-of one partition are merged (compaction) and the manifest is written last. The staging folder is
+snapshot are hard-linked (no copy), the run's parts are moved in and its other rows written
+beside them (zstd), small files of one partition are merged (compaction) and the manifest is
+written last. The staging folder is
 then renamed to its final name and the `lake` link is replaced by one `rename(2)`. A reader that
 follows `lake/` (DuckDB, pyarrow, a BI tool) therefore sees either the lake before the commit or
-after it, never a partial file or half a run; a process killed at any moment leaves the `lake`
-link on the old snapshot, and `recover()` removes what it left behind.
+after it, never a partial file or half a run, however many chunks the run wrote; a process
+killed at any moment leaves the `lake` link on the old snapshot, and `recover()` removes what it
+left behind.
 """
 
 from __future__ import annotations
@@ -27,20 +30,19 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Final, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from schemas import SCHEMA_VERSION, TABLES, build_table, check_schema
 
-#: Tables replaced whole at every commit instead of appended to; they are not partitioned.
-REPLACED: Final[frozenset[str]] = frozenset({"entities", "entity_aliases", "sentence_entities"})
 #: The Hive partition key of every appended table.
 PARTITION_KEY: Final[str] = "ingest_date"
 PARTITIONING: Final[ds.Partitioning] = ds.partitioning(pa.schema([(PARTITION_KEY, pa.date32())]), flavor="hive")
@@ -104,8 +106,7 @@ class Lake:
 
     def dataset(self, name: str) -> ds.Dataset:
         """The table as a pyarrow dataset, with `ingest_date` from the Hive partitions."""
-        partitioning = None if name in REPLACED else PARTITIONING
-        return ds.dataset(self.table_dir(name), format="parquet", partitioning=partitioning)
+        return ds.dataset(self.table_dir(name), format="parquet", partitioning=PARTITIONING)
 
     def current_documents(self, *, columns: list[str]) -> list[dict[str, Any]]:
         """The latest row (highest run_id) of every loaded document, with `columns`."""
@@ -222,14 +223,17 @@ class Lake:
         run_id: str,
         tables: Mapping[str, Iterable[Mapping[str, Any]] | pa.Table],
         *,
+        parts: RunParts | None = None,
+        part_tables: Collection[str] | None = None,
         ingest_date: date | None = None,
         compact_min_files: int | None | Literal["default"] = "default",
     ) -> Path:
-        """Publish `tables` (rows or Arrow tables, built with their schemas) as one new snapshot.
+        """Publish `tables` (rows or Arrow tables, built with their schemas) and the run's `parts`
+        (of `part_tables` only, when given; the others are dropped) as one new snapshot.
 
-        Appended tables get `<table>/ingest_date=<ingest_date>/<run_id>.parquet` (replacing a file
-        of that name); tables in REPLACED are replaced whole. No rows write no file, unless the
-        table has none yet (so that its view can exist). Partitions that reach
+        Each table's rows go to `<table>/ingest_date=<ingest_date>/<run_id>.parquet` (replacing a
+        file of that name), each part to `<run_id>-<chunk>.parquet` beside it. No rows write no
+        file, unless the table has none yet (so that its view can exist). Partitions that reach
         `compact_min_files` files are merged (None: never; default: the module's
         COMPACT_MIN_FILES, read at call time). Call it while holding `lock()`.
         Returns the new snapshot folder.
@@ -242,6 +246,7 @@ class Lake:
         for name, table in built.items():
             check_schema(table, TABLES[name], name=name)
         day = ingest_date or datetime.now(timezone.utc).date()
+        partition = f"{PARTITION_KEY}={day.isoformat()}"
         snapshot_id = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
         self.snapshots.mkdir(parents=True, exist_ok=True)
         staging = self.snapshots / f".staging-{snapshot_id}"
@@ -250,24 +255,27 @@ class Lake:
         if current is not None:
             for path in sorted(current.rglob("*.parquet")):
                 rel = path.relative_to(current)
-                if rel.parts[0] in REPLACED and rel.parts[0] in built:
-                    continue
                 (staging / rel.parent).mkdir(parents=True, exist_ok=True)
                 os.link(path, staging / rel)
+        written: list[Path] = []
+        for name, path in parts.files() if parts is not None else []:
+            if part_tables is None or name in part_tables:
+                target = staging / name / partition / f"{run_id}-{path.stem}.parquet"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(path, target)
+                written.append(target)
         for name, table in built.items():
             if table.num_rows == 0 and (staging / name).is_dir() and any((staging / name).rglob("*.parquet")):
                 continue  # an empty file only makes a table exist; runs with nothing new add no files
-            if name in REPLACED:
-                target = staging / name / f"{name}.parquet"
-            else:
-                target = staging / name / f"{PARTITION_KEY}={day.isoformat()}" / f"{run_id}.parquet"
+            target = staging / name / partition / f"{run_id}.parquet"
             target.parent.mkdir(parents=True, exist_ok=True)
             target.unlink(missing_ok=True)  # a hard link to the old snapshot's file: never write into it
             _write_parquet(table, target)
+            written.append(target)
         if compact_min_files == "default":
             compact_min_files = COMPACT_MIN_FILES
         if compact_min_files is not None:
-            _compact(staging, run_id=run_id, min_files=compact_min_files)
+            written += _compact(staging, run_id=run_id, min_files=compact_min_files)
         manifest = {
             "schema_version": SCHEMA_VERSION,
             "run_id": run_id,
@@ -275,7 +283,7 @@ class Lake:
             "files": {name: len(list((staging / name).rglob("*.parquet"))) for name in sorted(TABLES) if (staging / name).is_dir()},
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        _fsync_tree(staging)
+        _fsync_new(staging, [*written, staging / MANIFEST])
         final = self.snapshots / snapshot_id
         os.rename(staging, final)
         _fsync_dir(self.snapshots)
@@ -285,6 +293,8 @@ class Lake:
         _fsync_dir(self.data_dir)
         if current is not None and current.name != final.name:
             shutil.rmtree(current, ignore_errors=True)
+        if parts is not None:
+            parts.remove()
         return final
 
     def compact(self, run_id: str, *, min_files: int = 2) -> Path | None:
@@ -314,14 +324,16 @@ def _partitions_to_compact(snapshot: Path, *, min_files: int) -> list[Path]:
     """The partition folders of appended tables holding at least `min_files` (and 2) files."""
     return [
         partition
-        for table_dir in sorted(p for p in snapshot.iterdir() if p.is_dir() and p.name in TABLES and p.name not in REPLACED)
+        for table_dir in sorted(p for p in snapshot.iterdir() if p.is_dir() and p.name in TABLES)
         for partition in sorted(p for p in table_dir.iterdir() if p.is_dir())
         if len(list(partition.glob("*.parquet"))) >= max(min_files, 2)
     ]
 
 
-def _compact(staging: Path, *, run_id: str, min_files: int) -> None:
-    """Merge the files of each partition folder holding at least `min_files` of them."""
+def _compact(staging: Path, *, run_id: str, min_files: int) -> list[Path]:
+    """Merge the files of each partition folder holding at least `min_files` of them; return
+    the merged files."""
+    merged_files = []
     for partition in _partitions_to_compact(staging, min_files=min_files):
         schema = TABLES[partition.parent.name]
         files = sorted(partition.glob("*.parquet"))
@@ -330,6 +342,8 @@ def _compact(staging: Path, *, run_id: str, min_files: int) -> None:
         for f in files:
             f.unlink()
         os.rename(partition / f"compacted-{run_id}.tmp", partition / f"compacted-{run_id}.parquet")
+        merged_files.append(partition / f"compacted-{run_id}.parquet")
+    return merged_files
 
 
 def _fsync_dir(path: Path) -> None:
@@ -340,13 +354,70 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_tree(root: Path) -> None:
-    """fsync every file written into `root` and every folder, so the rename publishes data on disk."""
-    for folder, _dirs, names in os.walk(root):
-        for name in names:
-            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+def _fsync_new(root: Path, files: Iterable[Path]) -> None:
+    """fsync the files a commit wrote into `root` (the hard-linked ones are on disk already)
+    and every folder, so the rename publishes data on disk."""
+    for path in files:
+        if path.exists():  # a compacted partition's inputs are gone
+            fd = os.open(path, os.O_RDONLY)
             try:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+    for folder, _dirs, _names in os.walk(root):
         _fsync_dir(Path(folder))
+
+
+class RunParts:
+    """A run's rows, written chunk by chunk as Parquet parts beside the lake, so that a run
+    holds one chunk in memory whatever its size; `Lake.commit` moves them into the new snapshot
+    at once. The folder (`.snapshots/.parts-<run_id>`) is outside every snapshot: readers never
+    see a part before the commit, and `Lake.recover` removes the parts of a run that died."""
+
+    def __init__(self, lake: Lake, run_id: str) -> None:
+        self.root = lake.snapshots / f".parts-{run_id}"
+
+    def write(self, name: str, rows: Iterable[Mapping[str, Any]] | pa.Table) -> Path | None:
+        """Write rows of table `name` (built with its schema) as its next part; no rows write
+        nothing.
+
+        Raises:
+            SchemaMismatch: the rows do not fit the table's schema.
+        """
+        table = rows if isinstance(rows, pa.Table) else build_table(rows, TABLES[name])
+        check_schema(table, TABLES[name], name=name)
+        if table.num_rows == 0:
+            return None
+        folder = self.root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{len(list(folder.glob('*.parquet'))):05d}.parquet"
+        _write_parquet(table, target)
+        return target
+
+    def files(self) -> list[tuple[str, Path]]:
+        """(table, part) of every part written, in table then chunk order."""
+        if not self.root.is_dir():
+            return []
+        return [(folder.name, path) for folder in sorted(self.root.iterdir()) for path in sorted(folder.glob("*.parquet"))]
+
+    def read(self, name: str) -> Iterator[tuple[Path, pa.Table]]:
+        """Each part of table `name` with its rows, one at a time."""
+        for table, path in self.files():
+            if table == name:
+                yield path, pq.read_table(path, schema=TABLES[name], partitioning=None)
+
+    def remap(self, name: str, column: str, mapping: Mapping[str, str]) -> None:
+        """Replace the values of a string column in every part of table `name` through
+        `mapping` (a value it does not name stays); each part is rewritten in turn."""
+        keys = pa.array(list(mapping), pa.string())
+        values = pa.array(list(mapping.values()), pa.string())
+        for path, table in self.read(name):
+            old = table.column(column)
+            index = pc.index_in(old, value_set=keys)
+            new = pc.if_else(pc.is_null(index), old, pc.take(values, index))
+            tmp = path.with_suffix(".tmp")
+            _write_parquet(table.set_column(table.schema.get_field_index(column), table.schema.field(column), new), tmp)
+            os.replace(tmp, path)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)

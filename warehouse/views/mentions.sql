@@ -1,6 +1,6 @@
 -- mentions: one row per named-entity mention, offsets into documents.body (end exclusive).
--- entity_id is the entity its key resolves to now (entity_aliases), so an alias-file edit
--- also re-points mentions loaded by earlier runs.
+-- entity_id is the entity its key resolves to now (entity_keys), so a re-resolution of the lake
+-- (newsetl resolve) also re-points mentions loaded by earlier runs.
 -- {{lake}} is replaced by the lake folder's absolute path when the view is created.
 create or replace view mentions as
 with source as (
@@ -13,8 +13,7 @@ current_runs as (
 ),
 
 resolved as (
-    select distinct alias_key, entity_id
-    from read_parquet('{{lake}}/entity_aliases/*.parquet', union_by_name = true)
+    select alias_key, any_value(entity_id) as entity_id from entity_keys group by alias_key
 ),
 
 final as (

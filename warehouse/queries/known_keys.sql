@@ -1,0 +1,33 @@
+-- known_keys: what the lake knows of the entity keys a run may join: its own keys ($keys) and
+-- the keys sharing a resolver block with them ($blocks), each with its entity and its counts
+-- summed over the runs that mentioned it (labels as one list of (label, count) pairs per row).
+with wanted_blocks as (
+    select unnest($blocks) as block
+),
+
+neighbours as (
+    select distinct alias_key
+    from (
+        select alias_key, unnest(blocks) as block
+        from read_parquet('{{lake}}/entity_keys/*/*.parquet', hive_partitioning = false, union_by_name = true)
+        where blocks is not null
+    )
+    semi join wanted_blocks using (block)
+    union
+    select unnest($keys) as alias_key
+),
+
+final as (
+    select
+        alias_key,
+        any_value(entity_id) as entity_id,
+        sum(n_mentions) as n_mentions,
+        list(labels) as labels,
+        bool_or(acronym) as acronym,
+        flatten(list(short_forms)) as short_forms
+    from read_parquet('{{lake}}/entity_keys/*/*.parquet', hive_partitioning = false, union_by_name = true)
+    semi join neighbours using (alias_key)
+    group by alias_key
+)
+
+select * from final;

@@ -1,0 +1,78 @@
+"""What a run reads of the lake: only the rows its own inputs need, found by DuckDB out of core.
+
+Each function runs one query from `warehouse/queries/` over the committed Parquet files of the
+lake's current snapshot and returns plain values; a table with no files yet gives an empty
+answer. None of them reads a whole table into Python, so a run's cost and memory follow its
+own size, not the lake's: DuckDB scans the key columns (doc ids, band keys, entity keys) and
+reads the other columns of the matching rows only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from warehouse.lake import Lake
+
+QUERIES_DIR = Path(__file__).parent / "queries"
+
+
+def _query(lake: Lake, table: str, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Rows of query `name` over `table` (the query's other tables must have files if it does)."""
+    if not lake.files(table):
+        return []
+    root = lake.root.parent.resolve() / lake.root.name
+    sql = (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8").replace("{{lake}}", str(root).replace("'", "''"))
+    with duckdb.connect() as con:
+        return con.execute(sql, params).fetchall()
+
+
+def loaded_documents(lake: Lake, doc_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The latest row of each loaded document among `doc_ids`: doc_id, source_path,
+    pipeline_version, model_version, duplicate_of. Ids the lake does not hold are left out."""
+    if not doc_ids:
+        return []
+    columns = ("doc_id", "source_path", "pipeline_version", "model_version", "duplicate_of")
+    return [dict(zip(columns, row)) for row in _query(lake, "documents", "loaded_documents", {"ids": list(doc_ids)})]
+
+
+def signature_candidates(lake: Lake, bands: Sequence[int]) -> list[tuple[str, bytes]]:
+    """(doc_id, signature) of the loaded originals sharing one of the LSH band keys `bands`, in
+    load order."""
+    if not bands:
+        return []
+    return [(doc_id, bytes(signature)) for doc_id, signature in _query(lake, "signatures", "signature_candidates", {"bands": list(bands)})]
+
+
+def known_keys(lake: Lake, keys: Sequence[str], blocks: Sequence[str]) -> list[dict[str, Any]]:
+    """The lake's entity keys among `keys` and those sharing one of `blocks`: alias_key,
+    entity_id, n_mentions, labels (label -> count, summed over runs), acronym, short_forms."""
+    if not keys:
+        return []
+    rows = _query(lake, "entity_keys", "known_keys", {"keys": list(keys), "blocks": list(blocks)})
+    out = []
+    for alias_key, eid, n_mentions, label_lists, acronym, short_forms in rows:
+        labels: dict[str, int] = {}
+        for pairs in label_lists:
+            for label, count in _items(pairs):
+                labels[label] = labels.get(label, 0) + count
+        out.append({"alias_key": alias_key, "entity_id": eid, "n_mentions": int(n_mentions), "labels": labels,
+                    "acronym": bool(acronym), "short_forms": set(short_forms or ())})
+    return out
+
+
+def _items(pairs: Any) -> list[tuple[str, int]]:
+    """A Parquet map as DuckDB returns it: a dict (key -> value) or a list of pairs."""
+    if isinstance(pairs, dict):
+        if set(pairs) == {"key", "value"} and isinstance(pairs["key"], list):
+            return list(zip(pairs["key"], pairs["value"]))
+        return list(pairs.items())
+    return [(p["key"], p["value"]) if isinstance(p, dict) else tuple(p) for p in pairs or ()]
+
+
+def recent_densities(lake: Lake, *, n: int) -> list[float]:
+    """Entity densities of the last `n` completed runs that annotated something, newest first."""
+    return [row[0] for row in _query(lake, "runs", "recent_densities", {"n": n})]
