@@ -11,7 +11,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test venv lock clean-data browser bench bench-warehouse bench-entities bench-extraction
+.PHONY: run test venv lock clean-data docs browser bench bench-warehouse bench-entities bench-extraction
 
 run: $(STAMP)
 	$(VENV)/bin/newsetl run
@@ -63,6 +63,10 @@ bench-warehouse: $(STAMP)
 
 clean-data:
 	rm -rf data
+
+# Regenerate the table reference from schemas/ (a test fails when it is stale).
+docs: $(STAMP)
+	$(PY) -m schemas.reference > docs/tables.md
 
 # Extraction benchmark (not part of `make test`): seeds against hand labels, the 91 HTML pages of
 # ../shared/benchmarks/article-extraction with newsetl and trafilatura alone, and page text only.

@@ -127,10 +127,10 @@ def _replay_with_default_compaction(lake: object, target: Path) -> int:
     import pyarrow.compute as pc
 
     from schemas import TABLES
-    from warehouse.lake import REPLACED, Lake
+    from warehouse.lake import Lake
 
     source: Lake = lake  # type: ignore[assignment]
-    tables = {name: source.read(name) for name in TABLES if name not in REPLACED}
+    tables = {name: source.read(name) for name in TABLES}
     replay = Lake(target)
     with replay.lock():
         for run_id in sorted(tables["runs"].column("run_id").to_pylist()):

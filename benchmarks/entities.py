@@ -11,8 +11,8 @@ What is measured, exactly:
    doc ids and distinct names: copy c > 0 appends a letter to every word of every mention text
    and key ("Vladimir Putin" -> "Vladimirx Putinx"), so 4x has four times the mentions AND four
    times the distinct names to resolve. It then runs exactly what the load stage runs for
-   entities: key_stats, resolve_entities (with the default alias file), with_entity_ids,
-   build_entities and build_entity_aliases. Printed: wall time of that step, the tracemalloc
+   entities when the whole corpus is one run into an empty lake: key_stats and resolve_run
+   (with the default alias file); names and counts are DuckDB views, not this step. Printed: wall time of that step, the tracemalloc
    peak of that step, and the subprocess's peak RSS (which includes the Python start and the
    mention list itself).
 3. The seed scores: the five seed articles through the same functions, scored against
@@ -62,18 +62,12 @@ def _mention_tuples(annotated: list[Any]) -> list[tuple[str, str, str, str]]:
     return [(a.doc.doc_id, m.text, m.label, m.entity_key) for a in annotated for m in a.mentions]
 
 
-def _resolve(mentions: list[dict[str, Any]]) -> tuple[dict[str, str], list[dict[str, Any]], list[dict[str, Any]]]:
+def _resolve(mentions: list[dict[str, Any]]) -> dict[str, str]:
     from flows.aliases import DEFAULT_ALIASES, read_alias_file
-    from transforms.entities import build_entities, build_entity_aliases
-    from transforms.resolve import alias_names, key_stats, resolve_entities
-    from transforms.rows import with_entity_ids
+    from transforms.resolve import key_stats, resolve_run
 
-    rules = read_alias_file(DEFAULT_ALIASES)
     stats = key_stats((m["entity_key"], m["label"], m["text"]) for m in mentions)
-    entity_of = resolve_entities(stats, rules=rules)
-    rows = with_entity_ids(mentions, entity_of)
-    names, labels = alias_names(rules)
-    return entity_of, build_entities(rows, names=names, labels=labels), build_entity_aliases(rows)
+    return resolve_run(stats, {}, rules=read_alias_file(DEFAULT_ALIASES))
 
 
 def _peak_rss_mb() -> float:
@@ -103,19 +97,18 @@ def run_scale(mentions_file: Path, scale: int) -> dict[str, Any]:
         for doc_id, text, label, key in base
     ]
     start = time.perf_counter()
-    entity_of, entities, aliases = _resolve(mentions)
+    entity_of = _resolve(mentions)
     seconds = time.perf_counter() - start
-    del entity_of, entities, aliases
+    del entity_of
     tracemalloc.start()  # a second pass for memory: tracing slows Python code down
-    entity_of, entities, aliases = _resolve(mentions)
+    entity_of = _resolve(mentions)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {
         "scale": scale,
         "mentions": len(mentions),
         "keys": len(entity_of),
-        "entities": len(entities),
-        "alias_rows": len(aliases),
+        "entities": len(set(entity_of.values())),
         "seconds": round(seconds, 2),
         "traced_peak_mb": round(peak / 2**20, 1),
         "peak_rss_mb": _peak_rss_mb(),
@@ -129,7 +122,7 @@ def seed_scores() -> dict[str, Any]:
 
     annotated = _annotate(sorted(SAMPLE_CORPUS.glob("*.txt")))
     rows = [{"doc_id": d, "text": t, "label": lab, "entity_key": k} for d, t, lab, k in _mention_tuples(annotated)]
-    entity_of, _, _ = _resolve(rows)
+    entity_of = _resolve(rows)
     gold_clusters = json.loads((FIXTURES / "entity_gold.json").read_text(encoding="utf-8"))["clusters"]
     gold_of = {text: name for name, texts in gold_clusters.items() for text in texts}
     gold = [gold_of.get(r["text"], r["text"]) for r in rows]

@@ -157,6 +157,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     _data_dir_option(compact)
 
+    resolve = commands.add_parser(
+        "resolve",
+        help="re-resolve every entity of the lake (after an alias-file edit)",
+        description="Resolve the entity keys of every loaded mention again, with the alias file as it is now.\n\n"
+        "Each run resolves only its own names, against the entities the lake already holds, and a name\n"
+        "keeps its entity from then on: an edit of the alias file reaches new names at once, and names\n"
+        "loaded before only through this command. It replays the runs in their order, as if each had run\n"
+        "with today's alias file, so the ids are those an uninterrupted history would have given, and\n"
+        "publishes them (entity_keys, mentions, quotes) as one new snapshot. It reads the lake's entity\n"
+        "keys and rewrites its mentions: it costs what the lake's size costs, unlike a run.\n\n"
+        "example:\n  newsetl resolve --data-dir /srv/news --aliases /srv/news/aliases.yaml\n\n"
+        "Exit status 1 when DATA_DIR has no lake yet, or the alias file is malformed.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _data_dir_option(resolve)
+    resolve.add_argument("--aliases", help="YAML alias file (default: DATA_DIR/aliases.yaml if present)")
+
     clean = commands.add_parser(
         "clean",
         help="clean files and print the result, without loading anything",
@@ -207,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "compact":
             return _compact(args)
+        if args.command == "resolve":
+            return _resolve(args)
         return _clean(args)
     except SettingsError as error:
         print(f"newsetl: {error}", file=sys.stderr)
@@ -481,6 +500,28 @@ def _compact(args: argparse.Namespace) -> int:
         n_after = sum(after.values()) if name == "total" else after.get(name, 0)
         print(f"{name:<16}{n_before:>14}{n_after:>13}")
     print(f"new snapshot {snapshot.name}" if snapshot is not None else "nothing to merge: every partition has one file already")
+    return EXIT_OK
+
+
+def _resolve(args: argparse.Namespace) -> int:
+    from flows.aliases import load_alias_rules
+    from flows.pipeline import reresolve
+    from transforms.resolve import AliasFileError
+    from warehouse.lake import Lake, LakeError
+
+    settings = Settings.load(data_dir=args.data_dir, aliases=args.aliases)
+    lake = Lake(settings.data_dir)
+    if not lake.root.exists():
+        print(f"newsetl: no lake in {settings.data_dir}: load one first with `newsetl run --data-dir {settings.data_dir}`", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        rules = load_alias_rules(settings.data_dir, settings.aliases)
+        with lake.writing(on_wait=lambda holder: print(f"newsetl: {settings.data_dir} is being loaded by {holder}; waiting", file=sys.stderr)):
+            keys, entities, changed = reresolve(settings.data_dir, rules, run_id=f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-resolve")
+    except (AliasFileError, LakeError) as error:
+        print(f"newsetl: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"resolved {keys} keys into {entities} entities; {changed} keys changed entity")
     return EXIT_OK
 
 

@@ -40,10 +40,9 @@ from flows.tasks import Opaque, annotate_batch, clean_batch, extract_batch
 from schemas import TABLES, RunStatus, Stage
 from transforms.checks import annotated_frame, documents_frame, extracted_frame, mentions_frame, quotes_frame, run_frame, sentences_frame
 from transforms.dedup import LoadedDoc, band_keys, lookup_ids, mark_near_duplicates, plan_run
-from transforms.entities import entity_id
 from transforms.furniture import learn_furniture
 from transforms.records import AnnotatedDoc, CleanDoc, Lineage, RawDoc, Rejection, attach_annotations
-from transforms.resolve import AliasRules, KeyStats, resolution_blocks, resolve_run
+from transforms.resolve import AliasRules, KeyStats, replay_runs, resolution_blocks, resolve_run
 from transforms.rows import (
     document_row,
     entity_key_rows,
@@ -58,6 +57,8 @@ from transforms.rows import (
 from transforms.tally import D, RunTally, set_aside
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from warehouse.lake import Lake, RunParts
 
 T = TypeVar("T")
@@ -373,6 +374,41 @@ def resolve_keys(data_dir: str, keys: dict[str, KeyStats], rules: AliasRules) ->
     return entity_of, new
 
 
+def reresolve(data_dir: str | Path, rules: AliasRules, *, run_id: str) -> tuple[int, int, int]:
+    """Re-resolve every entity key of the lake, as its runs would have with `rules` (the alias
+    file now): each run's keys in turn against the keys of the runs before it
+    (`transforms.resolve.replay_runs`), then publish the new ids in `entity_keys`, `mentions`
+    and `quotes` as one new snapshot. Call it while holding the lake's lock.
+    Returns (keys, entities, keys whose entity changed)."""
+    from warehouse.lake import remap
+    from warehouse.state import key_history
+
+    lake = _lake(data_dir)
+    runs = (
+        {row["alias_key"]: KeyStats(row["n_mentions"], Counter(row["labels"]), row["acronym"], row["short_forms"]) for row in rows}
+        for _, rows in key_history(lake)
+    )
+    entity_of = replay_runs(runs, rules=rules)
+    before: dict[str, str] = {}
+    names = {k: (e.name, e.label) for e in rules.entities for k in e.keys if entity_of.get(k) == e.entity_id}
+
+    def keys(table: pa.Table) -> pa.Table:
+        before.update(zip(table.column("alias_key").to_pylist(), table.column("entity_id").to_pylist()))
+        table = remap(table, "entity_id", entity_of, key="alias_key")
+        table = remap(table, "fixed_name", {k: name for k, (name, _) in names.items()}, key="alias_key", keep=False)
+        return remap(table, "fixed_label", {k: label for k, (_, label) in names.items()}, key="alias_key", keep=False)
+
+    lake.commit(run_id, {}, rewrite={
+        "entity_keys": keys,
+        "mentions": lambda table: remap(table, "entity_id", entity_of, key="entity_key"),
+        "quotes": lambda table: remap(table, "speaker_entity_id", entity_of, key="speaker_key"),
+    })
+    from warehouse.duck import refresh_views
+
+    refresh_views(lake)
+    return len(entity_of), len(set(entity_of.values())), sum(1 for k, eid in entity_of.items() if before.get(k) != eid)
+
+
 @task(name="write-chunk", cache_policy=NO_CACHE)
 def write_chunk(parts: RunParts, tables: dict[str, list[Row]]) -> None:
     """Write one chunk's rows as Parquet parts of the run (not yet in the lake)."""
@@ -384,9 +420,10 @@ def write_chunk(parts: RunParts, tables: dict[str, list[Row]]) -> None:
 def write_entity_ids(parts: RunParts, entity_of: dict[str, str]) -> None:
     """Put the resolved entities into the run's mention and quote parts, in place of the ids of
     the mentions' own keys they were written with (`transforms.rows.mention_rows`)."""
-    resolved = {entity_id(key): eid for key, eid in entity_of.items()}
-    parts.remap("mentions", "entity_id", resolved)
-    parts.remap("quotes", "speaker_entity_id", resolved)
+    from warehouse.lake import remap
+
+    parts.rewrite("mentions", lambda table: remap(table, "entity_id", entity_of, key="entity_key"))
+    parts.rewrite("quotes", lambda table: remap(table, "speaker_entity_id", entity_of, key="speaker_key"))
 
 
 @task(name="load", cache_policy=NO_CACHE)
@@ -580,7 +617,10 @@ class _Run:
         with _timed(self.summary, "annotate"):
             # Copies are not annotated twice; the model reads English, so other languages are
             # loaded, flagged, and not annotated.
-            annotated = self.annotate([d for d in cleaned if d.duplicate_of is None and d.language == "en"], label)
+            wanted = [d for d in cleaned if d.duplicate_of is None and d.language == "en"]
+            annotated = self.annotate(wanted, label)
+            failed = {d.doc_id for d in wanted} - {a.doc_id for a in annotated}  # quarantined by the task
+            cleaned = [d for d in cleaned if d.doc_id not in failed]
             sentences = [row for a in annotated for row in sentence_rows(a, lineage=self.lineage)]
             mentions = [row for a in annotated for row in mention_rows(a, lineage=self.lineage)]
             quotes = [row for a in annotated for row in quote_rows(a, lineage=self.lineage)]

@@ -64,7 +64,6 @@ DOCUMENTS: Final[pa.Schema] = pa.schema(
         _field("model_version", pa.string(), "spaCy pipeline and version that annotated it; a new one reprocesses the document"),
     ]
 )
-"""One row per loaded article."""
 
 SENTENCES: Final[pa.Schema] = pa.schema(
     [
@@ -77,7 +76,6 @@ SENTENCES: Final[pa.Schema] = pa.schema(
         *_versions("wrote the row"),
     ]
 )
-"""One row per sentence of a loaded document's body."""
 
 MENTIONS: Final[pa.Schema] = pa.schema(
     [
@@ -96,7 +94,6 @@ MENTIONS: Final[pa.Schema] = pa.schema(
         *_versions("wrote the row"),
     ]
 )
-"""One row per named-entity mention in a loaded document's body."""
 
 QUOTES: Final[pa.Schema] = pa.schema(
     [
@@ -107,14 +104,13 @@ QUOTES: Final[pa.Schema] = pa.schema(
         _field("end_char", pa.int32(), "offset one past the quoted text; body[start_char:end_char] == text"),
         _field("text", pa.string(), "the quoted words"),
         _field("speaker", pa.string(), "the attribution as written (Mr Cavusoglu, he, the source)", nullable=True),
-        _field("speaker_mention_id", pa.int32(), "the mention the speaker resolves to (mentions.mention_id); null when unattributed or unnamed", nullable=True),
         _field("speaker_entity_id", pa.string(), "entity the speaker resolves to; null when unattributed or unnamed", nullable=True),
+        _field("speaker_key", pa.string(), "entity key of the speaker's mention (entity_keys.alias_key); null when unattributed or unnamed", nullable=True),
         _field("run_id", pa.string(), "run that wrote the row"),
         _input_sha256(),
         *_versions("wrote the row"),
     ]
 )
-"""One row per direct quotation in a loaded document's body."""
 
 REMOVED_LINES: Final[pa.Schema] = pa.schema(
     [
@@ -127,7 +123,6 @@ REMOVED_LINES: Final[pa.Schema] = pa.schema(
         *_versions("wrote the row"),
     ]
 )
-"""One row per non-blank input line the cleaner left out of the body."""
 
 QUARANTINE: Final[pa.Schema] = pa.schema(
     [
@@ -142,7 +137,6 @@ QUARANTINE: Final[pa.Schema] = pa.schema(
         *_versions("rejected it"),
     ]
 )
-"""One row per input file that was not loaded, with the reason."""
 
 RUNS: Final[pa.Schema] = pa.schema(
     [
@@ -168,7 +162,6 @@ RUNS: Final[pa.Schema] = pa.schema(
         _field("model_version", pa.string(), "spaCy pipeline and version, as in the model_version column of every table"),
     ]
 )
-"""One row per run of the flow."""
 
 DQ_RESULTS: Final[pa.Schema] = pa.schema(
     [
@@ -184,7 +177,6 @@ DQ_RESULTS: Final[pa.Schema] = pa.schema(
         *_versions("ran the check"),
     ]
 )
-"""One row per expectation evaluated in a run."""
 
 SIGNATURES: Final[pa.Schema] = pa.schema(
     [
@@ -196,8 +188,6 @@ SIGNATURES: Final[pa.Schema] = pa.schema(
         *_versions("loaded the document"),
     ]
 )
-"""One row per loaded original with words, written once as it loads: the state near-duplicates
-are found in. A run joins its new documents' band keys against these and never re-reads a body."""
 
 ENTITY_KEYS: Final[pa.Schema] = pa.schema(
     [
@@ -214,9 +204,6 @@ ENTITY_KEYS: Final[pa.Schema] = pa.schema(
         *_versions("wrote the row"),
     ]
 )
-"""One row per entity key and run that mentions it: the key -> entity map that later runs keep
-(a run resolves only its own keys against it, and a key keeps its entity until
-`newsetl resolve` re-resolves the lake), with the counts the resolver weighs, per run."""
 
 #: Every table by name; the name is also the Parquet folder and the DuckDB view.
 TABLES: Final[Mapping[str, pa.Schema]] = {
@@ -241,7 +228,6 @@ ENTITIES: Final[pa.Schema] = pa.schema(
         _field("n_documents", pa.int64(), "documents that mention the entity"),
     ]
 )
-"""One row per canonical entity, computed by the view from the mentions it shows."""
 
 ENTITY_ALIASES: Final[pa.Schema] = pa.schema(
     [
@@ -252,7 +238,6 @@ ENTITY_ALIASES: Final[pa.Schema] = pa.schema(
         _field("n_documents", pa.int64(), "documents with such a mention"),
     ]
 )
-"""One row per surface form and key of an entity, computed by the view from the mentions."""
 
 SENTENCE_ENTITIES: Final[pa.Schema] = pa.schema(
     [
@@ -264,7 +249,6 @@ SENTENCE_ENTITIES: Final[pa.Schema] = pa.schema(
         _field("n_mentions", pa.int64(), "mentions of the entity in the sentence"),
     ]
 )
-"""One row per sentence and entity it mentions: the pair and co-occurrence views self-join it."""
 
 #: Views computed from the tables rather than stored (aggregates over the mentions, so that a
 #: run writes only its own rows), with their documented columns.
@@ -272,6 +256,41 @@ DERIVED: Final[Mapping[str, pa.Schema]] = {
     "entities": ENTITIES,
     "entity_aliases": ENTITY_ALIASES,
     "sentence_entities": SENTENCE_ENTITIES,
+}
+
+
+#: What one row of each table and derived view is, for the generated reference (docs/tables.md).
+ABOUT: Final[Mapping[str, str]] = {
+    "documents": "One row per loaded article (per version: the view shows the latest).",
+    "sentences": "One row per sentence of a loaded article's body.",
+    "mentions": (
+        "One row per named-entity mention in a loaded article's body. `body[start_char:end_char] == text` "
+        "(0-based, end exclusive; in SQL `substr(body, start_char + 1, end_char - start_char)`). The view's "
+        "`entity_id` is the entity the mention's `entity_key` resolves to now (through `entity_keys`)."
+    ),
+    "quotes": (
+        "One row per direct quotation in a loaded article's body. The view's `speaker_entity_id` is the "
+        "entity `speaker_key` resolves to now."
+    ),
+    "removed_lines": "One row per non-blank input line the cleaner left out of the body.",
+    "quarantine": "One row per input file that was not loaded, with the reason.",
+    "runs": "One row per run of the flow.",
+    "dq_results": "One row per data-quality expectation evaluated in a run.",
+    "signatures": (
+        "One row per loaded original whose body has words, written once as it loads: the state "
+        "near-duplicates are found in. A run joins its new documents' band keys against these rows "
+        "and never re-reads an old body."
+    ),
+    "entity_keys": (
+        "One row per entity key and run that mentions it: the key -> entity map later runs keep. A run "
+        "resolves only its own keys (and the stored keys sharing a block with them); a key keeps its "
+        "entity until `newsetl resolve` re-resolves the lake. The view shows each key's latest row."
+    ),
+    "entities": "View: one row per canonical entity, computed from the mentions the views show.",
+    "entity_aliases": "View: one row per surface form and key of an entity, computed from the mentions.",
+    "sentence_entities": (
+        "View: one row per sentence and entity it mentions; the pair and co-occurrence views self-join it."
+    ),
 }
 
 

@@ -41,7 +41,7 @@ COMMITTER = textwrap.dedent(
                      "encoding": "utf-8", "language": "en", "run_id": run, "ingested_at": now, "input_sha256": "0" * 64,
                      "pipeline_version": "v", "model_version": "m"} for i in range(%d)]
             mentions = [{"doc_id": d["doc_id"], "mention_id": 0, "sentence_id": 0, "start_char": 0, "end_char": 1,
-                         "text": "b", "label": "ORG", "entity_id": "e", "entity_key": "b", "run_id": run, "input_sha256": "0" * 64,
+                         "text": "b", "label": "ORG", "entity_id": "e", "entity_key": "b", "full_name": False, "run_id": run, "input_sha256": "0" * 64,
                          "pipeline_version": "v", "model_version": "m"} for d in docs]
             lake.commit(run, {"documents": docs, "mentions": mentions}, compact_min_files=3)
     """
@@ -96,7 +96,7 @@ def _tables(data_dir: Path) -> dict[str, object]:
         "mentions": query(data_dir, "select doc_id, mention_id, entity_id, start_char from mentions order by all").rows,
         "sentences": query(data_dir, "select doc_id, sentence_id, start_char, end_char from sentences order by all").rows,
         "removed_lines": query(data_dir, "select doc_id, line_no, reason from removed_lines order by all").rows,
-        "entities": query(data_dir, "select * exclude (run_id) from entities order by entity_id").rows,
+        "entities": query(data_dir, "select * from entities order by entity_id").rows,
         "quarantine": query(data_dir, "select source_path, reason from quarantine order by all").rows,
     }
 

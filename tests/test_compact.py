@@ -1,8 +1,7 @@
 """`newsetl compact`: fewer files, the same rows and query results, nothing done twice.
 
 The lake: three runs on 2026-11-20 and two on 2026-11-21, each committed without automatic
-compaction, so documents, mentions, runs and dq_results have 3 + 2 files; entities and
-entity_aliases are one file each (replaced at every run, never partitioned).
+compaction, so documents, mentions, entity_keys, runs and dq_results have 3 + 2 files.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ def _tables(run_id: str) -> dict[str, list[dict[str, Any]]]:
         }],
         "mentions": [{
             "doc_id": doc_id, "mention_id": 0, "sentence_id": 0, "start_char": 0, "end_char": 5, "text": "Putin",
-            "label": "PERSON", "entity_id": "e1", "entity_key": "putin", "input_sha256": "0" * 64, **lineage,
+            "label": "PERSON", "entity_id": "e1", "entity_key": "putin", "full_name": False, "input_sha256": "0" * 64, **lineage,
         }],
         "runs": [{
             "run_id": run_id, "started_at": T0, "finished_at": T0, "status": "completed", "n_input": 1, "n_loaded": 1,
@@ -49,13 +48,8 @@ def _tables(run_id: str) -> dict[str, list[dict[str, Any]]]:
             "stage": "load", "table_name": "documents", "expectation": "expect_column_values_to_be_unique", "column_name": "doc_id",
             "critical": True, "success": True, "observed": "0", "checked_at": T0, **lineage,
         }],
-        "entities": [{"entity_id": "e1", "name": "Putin", "label": "PERSON", "n_mentions": int(run_id[1:]),
-                      "n_documents": int(run_id[1:]), **lineage}],
-        "entity_aliases": [{"entity_id": "e1", "alias": "Putin", "alias_key": "putin", "n_mentions": int(run_id[1:]),
-                            "n_documents": int(run_id[1:]), **lineage}],
-        # the mentions of every run so far, one per document
-        "sentence_entities": [{"doc_id": f"d-r{n}", "sentence_id": 0, "entity_id": "e1", "name": "Putin", "label": "PERSON",
-                               "n_mentions": 1, **lineage} for n in range(1, int(run_id[1:]) + 1)],
+        "entity_keys": [{"alias_key": "putin", "entity_id": "e1", "n_mentions": 1, "labels": [("PERSON", 1)], "acronym": False,
+                         "short_forms": [], "blocks": None, **lineage}],
     }
 
 
@@ -76,6 +70,7 @@ QUERIES = {
     "dq_results": "select * from dq_results order by run_id",
     "entities": "select * from entities",
     "entity_aliases": "select * from entity_aliases",
+    "entity_keys": "select * exclude (ingest_date) from entity_keys order by run_id",
     "sentence_entities": "select * from sentence_entities order by all",
     "top_entities_weekly": "select * from top_entities_weekly order by all",
     "run_history": "select * from run_history order by run_id",
@@ -104,8 +99,7 @@ def test_compact_merges_each_days_files_and_keeps_every_row_and_result(data_dir:
     assert main(["compact", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert _printed_counts(out) == {
-        "documents": (5, 2), "mentions": (5, 2), "entities": (1, 1), "entity_aliases": (1, 1), "sentence_entities": (1, 1),
-        "runs": (5, 2), "dq_results": (5, 2), "total": (23, 11),
+        "documents": (5, 2), "mentions": (5, 2), "entity_keys": (5, 2), "runs": (5, 2), "dq_results": (5, 2), "total": (25, 10),
     }
     lake = Lake(data_dir)
     assert lake.current_snapshot() != snapshot and not snapshot.exists(), "published as a new snapshot"  # type: ignore[union-attr]
@@ -124,7 +118,7 @@ def test_compact_a_second_time_changes_nothing(data_dir: Path, capsys: pytest.Ca
     assert main(["compact", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert all(n_before == n_after for n_before, n_after in _printed_counts(out).values())
-    assert _printed_counts(out)["total"] == (11, 11)
+    assert _printed_counts(out)["total"] == (10, 10)
     assert "nothing to merge" in out
     assert Lake(data_dir).current_snapshot() == snapshot, "no new snapshot when there is nothing to merge"
     assert _results(data_dir) == before

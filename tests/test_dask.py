@@ -23,7 +23,7 @@ COMPARED = {
     "documents": "select * exclude (run_id, ingested_at) from documents order by doc_id",
     "sentences": "select * exclude (run_id) from sentences order by doc_id, sentence_id",
     "mentions": "select * exclude (run_id) from mentions order by doc_id, mention_id",
-    "entities": "select * exclude (run_id) from entities order by entity_id",
+    "entities": "select * from entities order by entity_id",
     "removed_lines": "select * exclude (run_id) from removed_lines order by doc_id, line_no",
     "quarantine": "select source_path, stage, reason, detail from quarantine order by source_path",
 }

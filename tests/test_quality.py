@@ -10,7 +10,7 @@ import pytest
 
 from flows.quality import QualityGateFailed, build_docs, docs_site, validate_stage
 from schemas import CONTRACT, Stage
-from transforms.checks import annotated_frame, load_frames, mentions_frame, sentences_frame
+from transforms.checks import annotated_frame, mentions_frame, quotes_frame, run_frame, sentences_frame
 
 BODY = "Putin met Erdogan in Sochi."
 
@@ -27,6 +27,7 @@ def _annotate_frames(mentions: list[dict[str, object]]) -> dict[str, list[dict[s
         "mentions": mentions_frame(mentions, {"d1": BODY}, {("d1", 0): (0, len(BODY))}),
         "sentences": sentences_frame(sentences, {"d1": BODY}),
         "annotated": annotated_frame(documents, sentences, annotated_ids={"d1"}),
+        "quotes": quotes_frame([], {"d1": BODY}),
     }
 
 
@@ -69,13 +70,18 @@ def test_a_body_longer_than_its_input_quarantines_that_document_only() -> None:
 
 
 def test_only_batch_properties_stop_a_run() -> None:
-    """Every `stop` expectation is about the batch (uniqueness, the run frame), or about a
-    column that no document can fail alone (ids the pipeline gives)."""
-    stops = {(stage.value, spec.frame, spec.column) for stage, specs in CONTRACT.items() for spec in specs if spec.action.value == "stop"}
-    per_document_frames = {"documents", "mentions", "sentences", "annotated", "quotes"}
-    allowed = {("extract", "extracted", "doc_id"), ("extract", "extracted", "source_path"), ("clean", "documents", "doc_id")}
-    assert {s for s in stops if s[1] in per_document_frames or s[1] == "extracted"} <= allowed | {
-        s for s in stops if s[0] == "load"  # the load stage's checks (issue: the growing lake)
+    """Every `stop` expectation is about the batch as a whole (uniqueness, ids every row has,
+    the run frame): none is a property one document can fail alone."""
+    stops = {(stage.value, spec.frame, spec.kind, spec.column) for stage, specs in CONTRACT.items() for spec in specs if spec.action.value == "stop"}
+    assert stops == {
+        ("extract", "extracted", "ExpectColumnValuesToNotBeNull", "doc_id"),
+        ("extract", "extracted", "ExpectColumnValuesToBeUnique", "doc_id"),
+        ("extract", "extracted", "ExpectColumnValuesToNotBeNull", "source_path"),
+        ("clean", "documents", "ExpectColumnValuesToBeUnique", "doc_id"),
+        ("load", "entity_keys", "ExpectColumnValuesToBeUnique", "alias_key"),
+        ("load", "entity_keys", "ExpectColumnValuesToNotBeNull", "entity_id"),
+        ("load", "run", "ExpectColumnValuesToBeBetween", "quarantined_fraction"),
+        ("load", "run", "ExpectColumnValuesToBeBetween", "entity_density_ratio"),
     }
 
 
@@ -118,23 +124,13 @@ def test_a_missing_parameter_is_a_key_error() -> None:
         validate_stage(Stage.EXTRACT, {"extracted": []}, run_id="r")
 
 
-def test_load_frames_flag_entities_whose_sentence_counts_or_names_disagree() -> None:
-    entity = {"label": "PERSON", "n_documents": 1}
-    entities = [{"entity_id": "e1", "name": "Putin", "n_mentions": 2, **entity},
-                {"entity_id": "e2", "name": "Erdogan", "n_mentions": 1, **entity},
-                {"entity_id": "e3", "name": "Assad", "n_mentions": 1, **entity}]
-    mentions = [{"doc_id": "d1", "entity_id": e} for e in ("e1", "e1", "e2", "e3")]
-    rows = [
-        {"doc_id": "d1", "sentence_id": 0, "entity_id": "e1", "name": "Putin", "label": "PERSON", "n_mentions": 1},  # one of two
-        {"doc_id": "d1", "sentence_id": 0, "entity_id": "e2", "name": "Erdogan", "label": "PERSON", "n_mentions": 1},
-        {"doc_id": "d1", "sentence_id": 1, "entity_id": "e3", "name": "Assad", "label": "PERSON", "n_mentions": 1},
-        {"doc_id": "d1", "sentence_id": 2, "entity_id": "e3", "name": "Bashar al-Assad", "label": "PERSON", "n_mentions": 0},
-    ]
-    frames = load_frames([], mentions, entities, loaded_doc_ids={"d1"}, all_mentions=mentions, sentence_entities=rows, run=[])
-    assert {row["entity_id"]: row["counts_match_sentences"] for row in frames["entities"]} == {"e1": False, "e2": True, "e3": False}
-    assert all(row["counts_match_mentions"] for row in frames["entities"])
-    empty = load_frames([], [], [], loaded_doc_ids=set(), all_mentions=[], sentence_entities=[], run=[])
-    assert empty["entities"] == []
+def test_the_run_frame_counts_the_quarantine_by_reason_against_the_new_inputs() -> None:
+    (row,) = run_frame(run_id="r", n_new=8, quarantined={"empty": (3, "in/a.txt"), "binary": (1, "in/b.bin")},
+                       entity_density=2.0, recent_densities=[1.0, 4.0, 3.0])
+    assert row["quarantined"] == "3 empty (e.g. in/a.txt); 1 binary (e.g. in/b.bin)"
+    assert row["quarantined_fraction"] == 0.5 and row["entity_density_ratio"] == 2.0 / 3.0
+    (none,) = run_frame(run_id="r", n_new=0, quarantined={}, entity_density=None, recent_densities=[])
+    assert none["quarantined"] == "none" and none["quarantined_fraction"] is None and none["entity_density_ratio"] is None
 
 
 # dateutil reads the digits before "ad" (a filler word to it) as a UTC offset: 67 h 24 min for

@@ -1,4 +1,4 @@
-"""The README stays true: tables and columns, reasons, example SQL, the two commands."""
+"""The README and the table reference stay true: tables and columns, reasons, example SQL, the two commands."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from schemas import TABLES, QuarantineReason, RemovalReason
+from schemas import DERIVED, TABLES, QuarantineReason, RemovalReason
+from schemas.reference import markdown
 from warehouse.duck import query
 
 from .conftest import ROOT
@@ -15,21 +16,14 @@ from .conftest import ROOT
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def _documented_tables() -> dict[str, list[tuple[str, str]]]:
-    tables: dict[str, list[tuple[str, str]]] = {}
-    for section in re.split(r"^### ", README, flags=re.M)[1:]:
-        name = re.match(r"`(\w+)`", section)
-        if name and name.group(1) in TABLES:
-            rows = re.findall(r"^\| `(\w+)` \| [^|]+ \| (yes|no) \|", section, flags=re.M)
-            tables[name.group(1)] = rows
-    return tables
-
-
-def test_every_table_and_column_is_documented_with_its_nullability() -> None:
-    documented = _documented_tables()
-    assert set(documented) == set(TABLES)
-    for name, schema in TABLES.items():
-        assert documented[name] == [(f.name, "yes" if f.nullable else "no") for f in schema], name
+def test_the_table_reference_is_generated_from_the_schemas_and_current() -> None:
+    reference = (ROOT / "docs" / "tables.md").read_text(encoding="utf-8")
+    assert reference == markdown(), "run: .venv/bin/python -m schemas.reference > docs/tables.md"
+    for name, schema in {**TABLES, **DERIVED}.items():
+        section = reference.split(f"## `{name}`\n", 1)[1].split("\n## ", 1)[0]
+        rows = re.findall(r"^\| `(\w+)` \| [^|]+ \| (yes|no) \|", section, flags=re.M)
+        assert rows == [(f.name, "yes" if f.nullable else "no") for f in schema], name
+        assert f"`{name}`" in README, f"the README's table list names {name}"
 
 
 def test_every_reason_is_listed() -> None:

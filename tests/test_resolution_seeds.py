@@ -72,14 +72,14 @@ def test_quote_speakers_match_the_gold(loaded: Path) -> None:
     assert sum(p == g for p, g in claimed) / len(claimed) >= 0.9
 
 
-def test_quotes_frame_checks_offsets_and_speakers() -> None:
+def test_quotes_frame_checks_that_offsets_slice_the_body_back_to_the_quotation() -> None:
     from transforms.checks import quotes_frame
 
     body = "“We will stay,” he said."
     rows = [
-        {"doc_id": "d", "start_char": 1, "end_char": 13, "text": "We will stay", "speaker_entity_id": "e1"},
-        {"doc_id": "d", "start_char": 0, "end_char": 13, "text": "We will stay", "speaker_entity_id": None},
-        {"doc_id": "d", "start_char": 1, "end_char": 13, "text": "We will stay", "speaker_entity_id": "gone"},
+        {"doc_id": "d", "start_char": 1, "end_char": 13, "text": "We will stay"},
+        {"doc_id": "d", "start_char": 0, "end_char": 13, "text": "We will stay"},
+        {"doc_id": "d", "start_char": 20, "end_char": 40, "text": "said."},
+        {"doc_id": "other", "start_char": 1, "end_char": 13, "text": "We will stay"},
     ]
-    frame = quotes_frame(rows, {"d": body}, {"e1"})
-    assert [(r["slice_matches"], r["speaker_exists"]) for r in frame] == [(True, True), (False, True), (True, False)]
+    assert [r["slice_matches"] for r in quotes_frame(rows, {"d": body})] == [True, False, False, False]

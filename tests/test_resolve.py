@@ -10,8 +10,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flows.aliases import DEFAULT_ALIASES, load_alias_rules, read_alias_file
-from transforms.entities import entity_id, entity_key, is_acronym, resolve_in_document, vote_entity_label
-from transforms.resolve import AliasEntity, AliasFileError, AliasRules, KeyStats, key_stats, parse_alias_rules, resolve_entities
+from transforms.entities import entity_id, entity_key, is_acronym, resolve_in_document
+from transforms.resolve import (
+    AliasEntity,
+    AliasFileError,
+    AliasRules,
+    KeyIndex,
+    KeyStats,
+    key_stats,
+    parse_alias_rules,
+    replay_runs,
+    resolution_blocks,
+    resolve_entities,
+    resolve_run,
+)
 from transforms.scoring import bcubed_scores, pairwise_scores
 
 
@@ -104,14 +116,17 @@ def test_two_existing_entities_are_not_merged_by_a_new_bridging_name() -> None:
     assert result == previous
 
 
-def test_the_alias_file_merges_splits_and_wins_over_earlier_runs() -> None:
+def test_the_alias_file_merges_and_splits_and_an_earlier_runs_id_stays_until_a_replay() -> None:
     rules = parse_alias_rules({"entities": [{"name": "United States", "label": "GPE", "aliases": ["US", "U.S.", "America"]}],
                                "separate": ["Assad"]})
     stats = _stats(("US", "GPE"), ("the U.S.", "GPE"), ("United States", "GPE"), ("America", "LOC"),
                    ("Bashar al-Assad", "PERSON"), ("Assad", "PERSON"))
-    result = resolve_entities(stats, previous={"assad": entity_id("bashar al assad")}, rules=rules)
+    result = resolve_entities(stats, rules=rules)
     assert {result[k] for k in ("us", "united states", "america")} == {entity_id("united states")}
     assert result["assad"] == entity_id("assad") != result["bashar al assad"]
+    # a key an earlier run resolved keeps its entity (`newsetl resolve` replays the lake with the file)
+    assert resolve_entities(stats, previous={"us": "e-us"}, rules=rules)["us"] == "e-us"
+    assert replay_runs([stats], rules=rules)["us"] == entity_id("united states")
 
 
 def test_parse_alias_rules_accepts_the_documented_shape_and_an_empty_file() -> None:
@@ -177,13 +192,6 @@ def test_resolve_in_document_handles_ends_of_names_typos_and_acronyms() -> None:
     assert resolve_in_document([("northwest syria", "ORG"), ("syria", "GPE"), ("hts", "ORG")]) == ["northwest syria", "syria", "hts"]
 
 
-def test_full_name_mentions_decide_the_label() -> None:
-    assert vote_entity_label([("Samer Khlioui", "PERSON"), ("Khlioui", "GPE"), ("Khlioui", "GPE")]) == "PERSON"
-    assert vote_entity_label([("Idlib", "GPE"), ("Idlib", "ORG"), ("Idlib", "GPE")]) == "GPE"
-    with pytest.raises(ValueError):
-        vote_entity_label([])
-
-
 def test_is_acronym() -> None:
     assert [is_acronym(t) for t in ("HTS", "U.N.", "NATO", "Nato", "A", "ABCDEFG", "F-35")] == [True, True, True, False, False, False, False]
 
@@ -214,3 +222,61 @@ def test_resolution_covers_every_key_and_keeps_earlier_ids(first: list[tuple[str
     two = resolve_entities(_stats(*first, *later), previous=one)
     assert {k: two[k] for k in one} == one
     assert Counter(one.values()) or not first
+
+
+# --- incremental resolution: a run's keys against the lake's ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("bashar al assad", "bashar assad"),  # the same words
+        ("syrians", "syrian"),  # a nationality and its plural
+        ("alexei khlebkikov", "alexei khlebnikov"),  # a typo in a long surname
+        ("hts", "hayat tahrir al sham"),  # an acronym and its expansion
+        ("putin", "vladimir putin"),  # a surname and the person it ends
+        ("david", "david smith"),  # a given name (no surname of its own)
+        ("john david", "david smith"),  # whether "david" is a surname depends on "david smith"
+    ],
+)
+def test_keys_one_rule_may_join_share_a_block(a: str, b: str) -> None:
+    assert set(resolution_blocks(a)) & set(resolution_blocks(b))
+
+
+def test_unrelated_keys_share_no_block() -> None:
+    assert not set(resolution_blocks("vladimir putin")) & set(resolution_blocks("idlib"))
+
+
+def _history(*runs: dict[str, KeyStats]) -> list[dict[str, str]]:
+    """Each run resolved in turn against the keys of the runs before it (as the flow does, with
+    the lake's rows read by block); the ids after each run."""
+    index, after = KeyIndex(), []
+    for run in runs:
+        index.add(run, resolve_run(run, index.known(run)))
+        after.append({k: eid for k, (eid, _) in index.entries.items()})
+    return after
+
+
+def test_a_key_first_seen_in_a_later_run_joins_the_entity_it_names_and_ids_stay() -> None:
+    first, second = _history(_stats(("Vladimir Putin", "PERSON"), ("Idlib", "GPE")),
+                             _stats(("Putin", "PERSON"), ("Mr Putin", "PERSON"), ("Recep Tayyip Erdogan", "PERSON")))
+    assert second["putin"] == first["vladimir putin"] == entity_id("vladimir putin")
+    assert {k: second[k] for k in first} == first
+    assert second["recep tayyip erdogan"] == entity_id("recep tayyip erdogan")
+
+
+def test_a_run_into_an_empty_lake_resolves_as_all_its_keys_at_once() -> None:
+    stats = _stats(("Vladimir Putin", "PERSON"), ("Putin", "PERSON"), ("Hayat Tahrir al-Sham", "ORG"), ("HTS", "ORG"), ("Syrians", "NORP"), ("Syrian", "NORP"))
+    assert resolve_run(stats, {}) == resolve_entities(stats)
+
+
+def test_keys_that_share_an_entity_count_as_one_when_a_surname_is_resolved() -> None:
+    # "smith" ends one person only: John Smith, written two ways in earlier runs (one entity)
+    known = {"john smith": ("e-smith", KeyStats(3, Counter(PERSON=3))), "jon smith": ("e-smith", KeyStats(1, Counter(PERSON=1)))}
+    assert resolve_run(_stats(("Smith", "PERSON")), known) == {"smith": "e-smith"}
+
+
+def test_a_replay_gives_the_ids_of_the_history_it_replays() -> None:
+    runs = [_stats(("Vladimir Putin", "PERSON"), ("Erdogan", "PERSON")), _stats(("Putin", "PERSON"), ("Recep Tayyip Erdogan", "PERSON")),
+            _stats(("HTS", "ORG"), ("Hayat Tahrir al-Sham", "ORG"), ("Erdogan", "PERSON"))]
+    assert replay_runs(runs) == _history(*runs)[-1]

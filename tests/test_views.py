@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from transforms.entities import build_sentence_entities
 from warehouse.duck import query, refresh_views, view_files
 from warehouse.lake import Lake
 
@@ -33,12 +32,20 @@ def _doc(doc_id: str, path: str, run_id: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+NAMES = {"e1": "Putin", "e2": "Erdogan", "e3": "Idlib"}
+
+
 def _mentions(doc_id: str, run_id: str, pairs: list[tuple[int, str]]) -> list[dict[str, Any]]:
     return [
-        {"doc_id": doc_id, "mention_id": i, "sentence_id": s, "start_char": 0, "end_char": 4, "text": "Body",
-         "label": "PERSON", "entity_id": e, "entity_key": e, "input_sha256": "0" * 64, **LINEAGE[run_id]}
+        {"doc_id": doc_id, "mention_id": i, "sentence_id": s, "start_char": 0, "end_char": 4, "text": NAMES[e],
+         "label": "PERSON", "entity_id": e, "entity_key": e, "full_name": False, "input_sha256": "0" * 64, **LINEAGE[run_id]}
         for i, (s, e) in enumerate(pairs)
     ]
+
+
+def _key(key: str, entity: str, run_id: str = "r1", **extra: Any) -> dict[str, Any]:
+    return {"alias_key": key, "entity_id": entity, "n_mentions": 1, "labels": [("PERSON", 1)], "acronym": False,
+            "short_forms": [], "blocks": None, **LINEAGE[run_id], **extra}
 
 
 def _run(run_id: str, seconds: int, n_loaded: int, n_duplicates: int) -> dict[str, Any]:
@@ -57,9 +64,6 @@ def _quarantine(path: str, stage: str, reason: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     lake = Lake(tmp_path_factory.mktemp("views"))
-    entity = {"label": "PERSON", "n_mentions": 1, "n_documents": 1, **LINEAGE["r1"]}
-    entities = [{"entity_id": "e1", "name": "Putin", **entity}, {"entity_id": "e2", "name": "Erdogan", **entity},
-                {"entity_id": "e3", "name": "Idlib", **entity}]
     d1_r1 = _mentions("d1", "r1", [(0, "e1"), (0, "e3")])
     d2_r1 = _mentions("d2", "r1", [(0, "e1"), (0, "e2")])
     d1_r2 = _mentions("d1", "r2", [(0, "e1"), (0, "e2"), (0, "e1"), (1, "e1"), (1, "e3")])  # e1 twice in sentence 0
@@ -74,17 +78,13 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
             "sentences": [], "removed_lines": [],
             "quarantine": [_quarantine("x", "extract", "empty"), _quarantine("y", "extract", "empty"),
                            _quarantine("z", "extract", "binary"), _quarantine("w", "clean", "empty_body")],
-            "dq_results": [], "runs": [_run("r1", 10, 3, 1)],
-            "entities": entities,
-            # as a run writes it: over the mentions the views show, recomputed by each run
-            "sentence_entities": [{**row, **LINEAGE["r1"]} for row in build_sentence_entities(d1_r1 + d2_r1, entities)],
-            "entity_aliases": [{"entity_id": e, "alias": name, "alias_key": e, "n_mentions": 1, "n_documents": 1, **LINEAGE["r1"]}
-                               for e, name in (("e1", "Putin"), ("e2", "Erdogan"), ("e3", "Idlib"))],
+            "dq_results": [], "runs": [_run("r1", 10, 3, 1)], "quotes": [], "signatures": [],
+            "entity_keys": [_key(e, e) for e in ("e1", "e2", "e3")],
         }, ingest_date=date(2026, 11, 21))
         lake.commit("r2", {
             "documents": [_doc("d1", "in/wire/a.txt", "r2", published_at=datetime(2026, 11, 16, 9, 0))],
             "mentions": d1_r2,
-            "sentence_entities": [{**row, **LINEAGE["r2"]} for row in build_sentence_entities(d1_r2 + d2_r1, entities)],
+            "entity_keys": [_key(e, e, "r2") for e in ("e1", "e2", "e3")],
             "runs": [_run("r2", 5, 1, 0)],
         }, ingest_date=date(2026, 11, 21))
     refresh_views(lake)
@@ -104,11 +104,67 @@ def test_mentions_are_those_of_the_latest_version(lake: Lake) -> None:
     assert _rows(lake, "select doc_id, run_id, count(*) from mentions group by all order by doc_id") == [("d1", "r2", 5), ("d2", "r1", 2)]
 
 
-def test_the_sentence_entities_view_reads_the_table_the_last_run_wrote(lake: Lake) -> None:
-    assert _rows(lake, "select doc_id, sentence_id, entity_id, name, n_mentions, run_id from sentence_entities order by all") == [
-        ("d1", 0, "e1", "Putin", 2, "r2"), ("d1", 0, "e2", "Erdogan", 1, "r2"), ("d1", 1, "e1", "Putin", 1, "r2"),
-        ("d1", 1, "e3", "Idlib", 1, "r2"), ("d2", 0, "e1", "Putin", 1, "r2"), ("d2", 0, "e2", "Erdogan", 1, "r2"),
+def test_sentence_entities_count_the_mentions_the_views_show(lake: Lake) -> None:
+    assert _rows(lake, "select doc_id, sentence_id, entity_id, name, n_mentions from sentence_entities order by all") == [
+        ("d1", 0, "e1", "Putin", 2), ("d1", 0, "e2", "Erdogan", 1), ("d1", 1, "e1", "Putin", 1),
+        ("d1", 1, "e3", "Idlib", 1), ("d2", 0, "e1", "Putin", 1), ("d2", 0, "e2", "Erdogan", 1),
     ]
+
+
+def test_entities_and_aliases_count_the_mentions_the_views_show(lake: Lake) -> None:
+    # d1's r1 mentions are superseded by r2's: e1 three times in d1 and once in d2
+    assert _rows(lake, "select entity_id, name, label, n_mentions, n_documents from entities order by entity_id") == [
+        ("e1", "Putin", "PERSON", 4, 2), ("e2", "Erdogan", "PERSON", 2, 2), ("e3", "Idlib", "PERSON", 1, 1)]
+    assert _rows(lake, "select * from entity_aliases order by entity_id") == [
+        ("e1", "Putin", "e1", 4, 2), ("e2", "Erdogan", "e2", 2, 2), ("e3", "Idlib", "e3", 1, 1)]
+
+
+def _named(tmp_path: Path, forms: list[tuple[str, str, bool]], keys: list[dict[str, Any]] | None = None) -> Lake:
+    """A lake with one document whose mentions (text, label, full_name) all resolve to entity x."""
+    lake = Lake(tmp_path)
+    mentions = [
+        {"doc_id": "d1", "mention_id": i, "sentence_id": 0, "start_char": 0, "end_char": 1, "text": text, "label": label,
+         "entity_id": "x", "entity_key": "k", "full_name": full, "input_sha256": "0" * 64, **LINEAGE["r1"]}
+        for i, (text, label, full) in enumerate(forms)
+    ]
+    with lake.lock():
+        lake.commit("r1", {"documents": [_doc("d1", "in/a.txt", "r1")], "mentions": mentions, "entity_keys": keys or [_key("k", "x")]})
+    refresh_views(lake)
+    return lake
+
+
+@pytest.mark.parametrize(
+    ("forms", "name"),
+    [
+        ([("Erdogan", "PERSON", False), ("Erdogan", "PERSON", False), ("Recep Tayyip Erdogan", "PERSON", True)], "Recep Tayyip Erdogan"),
+        ([("Tim Henman", "PERSON", True)] * 2 + [("Briton Tim Henman", "PERSON", True), ("Henman", "PERSON", False)], "Tim Henman"),
+        ([("Idlib", "GPE", False)] * 3, "Idlib"),
+        ([("al-Assad", "PERSON", True)] * 3 + [("Assad", "PERSON", False)], "al-Assad"),  # one word as written: no full name
+        ([("Recep\u00a0Erdogan", "PERSON", True), ("Erdogan", "PERSON", False), ("Erdogan", "PERSON", False)], "Recep\u00a0Erdogan"),
+    ],
+)
+def test_an_entity_is_named_by_its_most_frequent_full_name_else_its_most_frequent_form(
+    tmp_path: Path, forms: list[tuple[str, str, bool]], name: str
+) -> None:
+    assert _rows(_named(tmp_path, forms), "select name from entities") == [(name,)]
+
+
+@pytest.mark.parametrize(
+    ("forms", "label"),
+    [
+        ([("Samer Khlioui", "PERSON", True), ("Khlioui", "GPE", False), ("Khlioui", "GPE", False)], "PERSON"),
+        ([("Idlib", "GPE", False), ("Idlib", "ORG", False), ("Idlib", "GPE", False)], "GPE"),
+        ([("Hayat Tahrir", "ORG", True), ("Hayat Tahrir", "GPE", True), ("HTS", "GPE", False)], "GPE"),  # a tie: alphabetical
+    ],
+)
+def test_full_name_mentions_vote_the_label_and_short_ones_only_without_them(tmp_path: Path, forms: list[tuple[str, str, bool]], label: str) -> None:
+    assert _rows(_named(tmp_path, forms), "select label from entities") == [(label,)]
+
+
+def test_the_alias_files_name_and_label_win(tmp_path: Path) -> None:
+    keys = [_key("k", "x", fixed_name="Türkiye", fixed_label="GPE")]
+    lake = _named(tmp_path, [("Turkey", "ORG", False)] * 2, keys)
+    assert _rows(lake, "select name, label, n_mentions from entities") == [("Türkiye", "GPE", 2)]
 
 
 def test_documents_per_source_and_day(lake: Lake) -> None:
@@ -171,6 +227,7 @@ def test_every_view_has_a_unique_key_and_no_null_keys(lake: Lake) -> None:
         "entity_pairs_by_document": "doc_id, entity_a, entity_b",
         "entity_pairs_by_sentence": "doc_id, sentence_id, entity_a, entity_b",
         "sentence_entities": "doc_id, sentence_id, entity_id",
+        "entities": "entity_id", "entity_aliases": "entity_id, alias, alias_key",
     }
     for view, key in keys.items():
         assert _rows(lake, f"select count(*) = count(distinct ({key})) from {view}") == [(True,)], view

@@ -1,6 +1,7 @@
-"""Canonical entities from mention surface forms: matching keys, stable ids, label voting.
+"""Canonical entities from mention surface forms: matching keys, stable ids, in-document
+resolution. (An entity's name, label and counts are computed by the `entities` view.)
 
-Pure functions over strings and rows; spaCy is not needed here.
+Pure functions over strings; spaCy is not needed here.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Final
 
 from rapidfuzz.distance import Levenshtein
 
@@ -134,108 +135,3 @@ def resolve_in_document(mentions: Sequence[tuple[str, str]], *, acronyms: Sequen
                 target = _pick(near, counts)
         resolved.append(target or key)
     return resolved
-
-
-def vote_label(labels: Iterable[str]) -> str:
-    """The most frequent label; ties go to the alphabetically first, so the vote is stable."""
-    counts = Counter(labels)
-    if not counts:
-        raise ValueError("vote_label needs at least one label")
-    return min(counts.items(), key=lambda item: (-item[1], item[0]))[0]
-
-
-def display_name(surface_forms: Iterable[str]) -> str:
-    """The display name among an entity's surface forms: the most frequent full name (two
-    words or more), then the longest, then the alphabetically first; when there is no full
-    name, the most frequent form. So "Tim Henman" beats a once-seen "Briton Tim Henman", and
-    "Recep Tayyip Erdogan" beats a more frequent "Erdogan". Mentions are already trimmed of
-    honorifics and possessives by the annotate stage."""
-    counts = Counter(surface_forms)
-    return min(counts.items(), key=lambda item: (len(item[0].split()) < 2, -item[1], -len(item[0].split()), item[0]))[0]
-
-
-def vote_entity_label(mentions: Iterable[tuple[str, str]]) -> str:
-    """The label of an entity from its (text, label) mentions: the full-name mentions (two
-    words or more once titles are stripped) vote, and only when there are none do the short
-    ones, so a surname the model once took for a place takes its full name's label.
-
-    Raises:
-        ValueError: no mentions.
-    """
-    mentions = list(mentions)
-    full = [label for text, label in mentions if len(entity_key(text).split()) >= 2]
-    return vote_label(full or [label for _, label in mentions])
-
-
-def build_entities(
-    mentions: Iterable[Mapping[str, Any]],
-    *,
-    names: Mapping[str, str] | None = None,
-    labels: Mapping[str, str] | None = None,
-) -> list[dict[str, Any]]:
-    """Aggregate mention rows (doc_id, text, label, entity_id) into `entities` rows.
-
-    One row per entity_id, with the display name (`names` first, e.g. from the alias file,
-    else `display_name`), the label (`labels` first, else `vote_entity_label`), the number of
-    mentions and of distinct documents. No mentions give no rows. Rows are sorted by entity_id.
-    """
-    names = names or {}
-    labels = labels or {}
-    texts: dict[str, list[str]] = defaultdict(list)
-    full: dict[str, list[str]] = defaultdict(list)
-    short: dict[str, list[str]] = defaultdict(list)
-    docs: dict[str, set[str]] = defaultdict(set)
-    is_full: dict[str, bool] = {}
-    for row in mentions:
-        eid, text = row["entity_id"], row["text"]
-        texts[eid].append(text)
-        if text not in is_full:
-            is_full[text] = len(entity_key(text).split()) >= 2
-        (full if is_full[text] else short)[eid].append(row["label"])
-        docs[eid].add(row["doc_id"])
-    return [
-        {
-            "entity_id": eid,
-            "name": names.get(eid) or display_name(texts[eid]),
-            # as vote_entity_label: full-name mentions vote, short ones only when there are none
-            "label": labels.get(eid) or vote_label(full[eid] or short[eid]),
-            "n_mentions": len(texts[eid]),
-            "n_documents": len(docs[eid]),
-        }
-        for eid in sorted(texts)
-    ]
-
-
-def build_sentence_entities(mentions: Iterable[Mapping[str, Any]], entities: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Aggregate mention rows (doc_id, sentence_id, entity_id) into `sentence_entities` rows.
-
-    One row per sentence and entity it mentions, with the entity's name and label from
-    `entities` rows (entity_id, name, label) and the number of its mentions in the sentence.
-    Rows are sorted by doc_id, sentence_id, entity_id; no mentions give no rows.
-
-    Raises:
-        KeyError: a mention's entity is not among `entities`.
-    """
-    described = {row["entity_id"]: (row["name"], row["label"]) for row in entities}
-    counts: Counter[tuple[str, int, str]] = Counter((row["doc_id"], row["sentence_id"], row["entity_id"]) for row in mentions)
-    return [
-        {"doc_id": doc_id, "sentence_id": sentence_id, "entity_id": eid,
-         "name": described[eid][0], "label": described[eid][1], "n_mentions": n}
-        for (doc_id, sentence_id, eid), n in sorted(counts.items())
-    ]
-
-
-def build_entity_aliases(mentions: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Aggregate mention rows (doc_id, text, entity_key, entity_id) into `entity_aliases` rows:
-    one per (entity_id, surface form, key) with mention and document counts, sorted. No
-    mentions give no rows."""
-    counts: Counter[tuple[str, str, str]] = Counter()
-    docs: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for row in mentions:
-        group = (row["entity_id"], row["text"], row["entity_key"])
-        counts[group] += 1
-        docs[group].add(row["doc_id"])
-    return [
-        {"entity_id": eid, "alias": alias, "alias_key": key, "n_mentions": n, "n_documents": len(docs[(eid, alias, key)])}
-        for (eid, alias, key), n in sorted(counts.items())
-    ]

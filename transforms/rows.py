@@ -96,8 +96,8 @@ def with_lineage(rows: Iterable[Mapping[str, Any]], lineage: Lineage) -> list[Ro
 
 def quote_rows(ann: AnnotatedDoc, *, lineage: Lineage) -> list[Row]:
     """The `quotes` rows of an annotated document, numbered from 0; the speaker's entity is that
-    of the speaker's mention, its own key's id (`entity_id(entity_key)`) until the run's keys
-    are resolved, as in `mention_rows`."""
+    of the speaker's mention (`speaker_key`), its own key's id until the run's keys are resolved,
+    as in `mention_rows`."""
     body = ann.doc.cleaned.body
     starts = [s.start_char for s in ann.sentences]
     rows = []
@@ -112,8 +112,8 @@ def quote_rows(ann: AnnotatedDoc, *, lineage: Lineage) -> list[Row]:
                 "end_char": q.end_char,
                 "text": body[q.start_char : q.end_char],
                 "speaker": q.speaker_text,
-                "speaker_mention_id": q.speaker_mention,
                 "speaker_entity_id": entity_id(speaker.entity_key) if speaker is not None else None,
+                "speaker_key": speaker.entity_key if speaker is not None else None,
                 "input_sha256": ann.doc.raw.input_sha256,
                 **lineage.columns(),
             }

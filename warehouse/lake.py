@@ -30,7 +30,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -107,23 +107,6 @@ class Lake:
     def dataset(self, name: str) -> ds.Dataset:
         """The table as a pyarrow dataset, with `ingest_date` from the Hive partitions."""
         return ds.dataset(self.table_dir(name), format="parquet", partitioning=PARTITIONING)
-
-    def current_documents(self, *, columns: list[str]) -> list[dict[str, Any]]:
-        """The latest row (highest run_id) of every loaded document, with `columns`."""
-        table = self.read("documents", columns=sorted({"doc_id", "run_id", *columns}))
-        latest: dict[str, dict[str, Any]] = {}
-        for row in table.to_pylist():
-            kept = latest.get(row["doc_id"])
-            if kept is None or row["run_id"] > kept["run_id"]:
-                latest[row["doc_id"]] = row
-        return [{c: row[c] for c in columns} for row in latest.values()]
-
-    def current_rows(self, name: str, *, columns: list[str]) -> list[dict[str, Any]]:
-        """Rows of a per-document table (mentions, sentences, removed_lines) from each document's
-        latest run, as the views show them."""
-        current = {(r["doc_id"], r["run_id"]) for r in self.current_documents(columns=["doc_id", "run_id"])}
-        table = self.read(name, columns=sorted({"doc_id", "run_id", *columns}))
-        return [{c: row[c] for c in columns} for row in table.to_pylist() if (row["doc_id"], row["run_id"]) in current]
 
     def manifest(self) -> dict[str, Any] | None:
         """The current snapshot's `_lake.json`, or None before the first commit."""
@@ -225,11 +208,13 @@ class Lake:
         *,
         parts: RunParts | None = None,
         part_tables: Collection[str] | None = None,
+        rewrite: Mapping[str, Callable[[pa.Table], pa.Table]] | None = None,
         ingest_date: date | None = None,
         compact_min_files: int | None | Literal["default"] = "default",
     ) -> Path:
         """Publish `tables` (rows or Arrow tables, built with their schemas) and the run's `parts`
-        (of `part_tables` only, when given; the others are dropped) as one new snapshot.
+        (of `part_tables` only, when given; the others are dropped) as one new snapshot, in which
+        every file of a table named in `rewrite` is rewritten through its function (same path).
 
         Each table's rows go to `<table>/ingest_date=<ingest_date>/<run_id>.parquet` (replacing a
         file of that name), each part to `<run_id>-<chunk>.parquet` beside it. No rows write no
@@ -252,12 +237,19 @@ class Lake:
         staging = self.snapshots / f".staging-{snapshot_id}"
         staging.mkdir()
         current = self.current_snapshot()
+        written: list[Path] = []
         if current is not None:
             for path in sorted(current.rglob("*.parquet")):
                 rel = path.relative_to(current)
                 (staging / rel.parent).mkdir(parents=True, exist_ok=True)
-                os.link(path, staging / rel)
-        written: list[Path] = []
+                if rewrite and rel.parts[0] in rewrite:
+                    name = rel.parts[0]
+                    new = rewrite[name](pq.read_table(path, schema=TABLES[name], partitioning=None))
+                    check_schema(new, TABLES[name], name=name)
+                    _write_parquet(new, staging / rel)
+                    written.append(staging / rel)
+                else:
+                    os.link(path, staging / rel)
         for name, path in parts.files() if parts is not None else []:
             if part_tables is None or name in part_tables:
                 target = staging / name / partition / f"{run_id}-{path.stem}.parquet"
@@ -406,18 +398,25 @@ class RunParts:
             if table == name:
                 yield path, pq.read_table(path, schema=TABLES[name], partitioning=None)
 
-    def remap(self, name: str, column: str, mapping: Mapping[str, str]) -> None:
-        """Replace the values of a string column in every part of table `name` through
-        `mapping` (a value it does not name stays); each part is rewritten in turn."""
-        keys = pa.array(list(mapping), pa.string())
-        values = pa.array(list(mapping.values()), pa.string())
+    def rewrite(self, name: str, change: Callable[[pa.Table], pa.Table]) -> None:
+        """Rewrite every part of table `name` through `change`, one part at a time."""
         for path, table in self.read(name):
-            old = table.column(column)
-            index = pc.index_in(old, value_set=keys)
-            new = pc.if_else(pc.is_null(index), old, pc.take(values, index))
+            new = change(table)
+            check_schema(new, TABLES[name], name=name)
             tmp = path.with_suffix(".tmp")
-            _write_parquet(table.set_column(table.schema.get_field_index(column), table.schema.field(column), new), tmp)
+            _write_parquet(new, tmp)
             os.replace(tmp, path)
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def remap(table: pa.Table, column: str, mapping: Mapping[str, str | None], *, key: str, keep: bool = True) -> pa.Table:
+    """`table` with string column `column` set to `mapping[row[key]]`; where the mapping does not
+    name the row's key, the old value stays (`keep`) or becomes null."""
+    keys = pa.array(list(mapping), pa.string())
+    values = pa.array(list(mapping.values()), pa.string())
+    index = pc.index_in(table.column(key), value_set=keys)
+    fallback = table.column(column) if keep else pa.nulls(table.num_rows, pa.string())
+    new = pc.if_else(pc.is_null(index), fallback, pc.take(values, index))
+    return table.set_column(table.schema.get_field_index(column), table.schema.field(column), new)

@@ -9,7 +9,7 @@ reads the other columns of the matching rows only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +20,17 @@ from warehouse.lake import Lake
 QUERIES_DIR = Path(__file__).parent / "queries"
 
 
+def _sql(lake: Lake, name: str) -> str:
+    root = lake.root.parent.resolve() / lake.root.name
+    return (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8").replace("{{lake}}", str(root).replace("'", "''"))
+
+
 def _query(lake: Lake, table: str, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Rows of query `name` over `table` (the query's other tables must have files if it does)."""
     if not lake.files(table):
         return []
-    root = lake.root.parent.resolve() / lake.root.name
-    sql = (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8").replace("{{lake}}", str(root).replace("'", "''"))
     with duckdb.connect() as con:
-        return con.execute(sql, params).fetchall()
+        return con.execute(_sql(lake, name), params).fetchall()
 
 
 def loaded_documents(lake: Lake, doc_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -62,6 +65,27 @@ def known_keys(lake: Lake, keys: Sequence[str], blocks: Sequence[str]) -> list[d
         out.append({"alias_key": alias_key, "entity_id": eid, "n_mentions": int(n_mentions), "labels": labels,
                     "acronym": bool(acronym), "short_forms": set(short_forms or ())})
     return out
+
+
+def key_history(lake: Lake, *, batch: int = 50_000) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """Each run's rows of entity_keys, in run order: (run_id, rows with alias_key, n_mentions,
+    labels, acronym, short_forms). Streamed: one run's rows in memory at a time."""
+    if not lake.files("entity_keys"):
+        return
+    with duckdb.connect() as con:
+        cursor = con.execute(_sql(lake, "key_history"))
+        run_id: str | None = None
+        rows: list[dict[str, Any]] = []
+        while chunk := cursor.fetchmany(batch):
+            for rid, alias_key, n_mentions, labels, acronym, short_forms in chunk:
+                if rid != run_id and rows:
+                    yield str(run_id), rows
+                    rows = []
+                run_id = rid
+                rows.append({"alias_key": alias_key, "n_mentions": int(n_mentions), "labels": dict(_items(labels)),
+                             "acronym": bool(acronym), "short_forms": set(short_forms or ())})
+        if rows:
+            yield str(run_id), rows
 
 
 def _items(pairs: Any) -> list[tuple[str, int]]:

@@ -1,5 +1,5 @@
 -- quotes: one row per direct quotation, offsets into documents.body, speaker resolved to an entity
--- (that of the speaker's mention, as the mentions view resolves it now).
+-- (that of the speaker's mention, through its key, as the mentions view resolves it now).
 -- {{lake}} is replaced by the lake folder's absolute path when the view is created.
 create or replace view quotes as
 with source as (
@@ -11,15 +11,15 @@ current_runs as (
     select doc_id, run_id from documents
 ),
 
-speakers as (
-    select doc_id, mention_id, entity_id from mentions
+resolved as (
+    select alias_key, any_value(entity_id) as entity_id from entity_keys group by alias_key
 ),
 
 final as (
-    select source.* replace (coalesce(speakers.entity_id, source.speaker_entity_id) as speaker_entity_id)
+    select source.* replace (coalesce(resolved.entity_id, source.speaker_entity_id) as speaker_entity_id)
     from source
     semi join current_runs using (doc_id, run_id)
-    left join speakers on speakers.doc_id = source.doc_id and speakers.mention_id = source.speaker_mention_id
+    left join resolved on resolved.alias_key = source.speaker_key
 )
 
 select * from final;
