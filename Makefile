@@ -11,7 +11,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test venv lock clean-data docs browser bench bench-warehouse bench-entities bench-extraction
+.PHONY: run test venv lock clean-data docs browser bench bench-scale bench-warehouse bench-entities bench-extraction
 
 run: $(STAMP)
 	$(VENV)/bin/newsetl run
@@ -56,6 +56,11 @@ lock: $(STAMP)
 	$(PY) -m pip install --quiet uv
 	$(VENV)/bin/uv pip compile requirements/requirements.in --python-version 3.11 \
 	    --generate-hashes --no-strip-extras --no-header -o requirements/lock.txt
+
+# Growing lake: a run into lakes of 10k to 1M documents against an empty one, and a run's memory
+# at 1x and 4x the BBC corpus (../shared; up to an hour; not part of `make test`).
+bench-scale: $(STAMP)
+	$(PY) -m benchmarks.scale
 
 # Warehouse benchmark on ../shared/corpora/bbc (not part of `make test`; prints figures).
 bench-warehouse: $(STAMP)

@@ -127,10 +127,11 @@ def ceiling_pairs(texts: list[str], *, repeat: int) -> list[float]:
 
 
 class PeakMemory:
-    """Polls the resident memory of a process and its children; `peak` in MiB."""
+    """Polls the resident memory of a process and its children (or of the process alone,
+    `children=False`); `peak` in MiB."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
+    def __init__(self, pid: int, *, children: bool = True) -> None:
+        self.pid, self.children, self.peak, self._stop = pid, children, 0.0, threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._thread.start()
 
@@ -138,7 +139,8 @@ class PeakMemory:
         while not self._stop.is_set():
             try:
                 root = psutil.Process(self.pid)
-                total = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+                family = [root, *root.children(recursive=True)] if self.children else [root]
+                total = sum(p.memory_info().rss for p in family)
                 self.peak = max(self.peak, total / 2**20)
             except psutil.Error:
                 pass
