@@ -188,6 +188,9 @@ def _duplicate_found(data_dir: Path, original: dict) -> bool:
 
 
 def lake_part(corpus: Path, sizes: list[int], repeat: int, work: Path) -> None:
+    from warehouse.duck import refresh_views
+    from warehouse.lake import Lake
+
     articles = sorted(corpus.rglob("*.txt"))
     original = _original(articles[-1])
     inputs = work / "inputs"
@@ -200,7 +203,9 @@ def lake_part(corpus: Path, sizes: list[int], repeat: int, work: Path) -> None:
     for size in sizes:
         lake_dir = work / f"lake-{size}"
         start = time.perf_counter()
-        build_lake(lake_dir, size, original)
+        build_lake(work / "run-lake", size, original)
+        refresh_views(Lake(work / "run-lake"))  # the warehouse as the last run left it, at the runs' path
+        (work / "run-lake").rename(lake_dir)
         print(f"\nlake of {size:,} documents in {PARTITIONS} partitions: built in {time.perf_counter() - start:.0f} s, "
               f"{sum(p.stat().st_size for p in lake_dir.rglob('*.parquet')) / 2**20:.0f} MiB of Parquet")
         figures: dict[str, list[tuple[float, float]]] = {"empty": [], "lake": []}

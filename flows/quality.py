@@ -23,6 +23,8 @@ from schemas.contracts import Action
 
 Row = dict[str, Any]
 EXAMPLES = 5
+#: Runs on the data-quality report's front page (older ones are in `dq_results`).
+REPORT_RUNS = 50
 
 
 class QualityGateFailed(RuntimeError):
@@ -173,21 +175,25 @@ def build_docs(data_dir: Path, run_id: str) -> list[tuple[str, str, str]]:
 
 def write_report(data_dir: Path, run_id: str) -> Path:
     """Render a run's Data Docs pages, remember their links beside the site, and rewrite the
-    report's front page from the lake's `runs` and `dq_results`; return the front page."""
+    report's front page from the latest REPORT_RUNS runs in the lake's `runs` and `dq_results`
+    (read by DuckDB, so the page costs the same however many runs the lake holds); return the
+    front page."""
     from transforms.report import render_report
     from warehouse.lake import Lake
+    from warehouse.state import report_rows
 
     pages = build_docs(data_dir, run_id)
     links_dir = docs_site(data_dir) / "newsetl-links"
     links_dir.mkdir(parents=True, exist_ok=True)
     (links_dir / f"{run_id}.json").write_text(json.dumps(pages), encoding="utf-8")
+    runs, results, n_runs = report_rows(Lake(data_dir), n=REPORT_RUNS)
     links = {
-        (path.stem, stage, frame): page
-        for path in sorted(links_dir.glob("*.json"))
+        (run["run_id"], stage, frame): page
+        for run in runs
+        if (path := links_dir / f"{run['run_id']}.json").exists()
         for stage, frame, page in json.loads(path.read_text(encoding="utf-8"))
     }
-    lake = Lake(data_dir)
-    html = render_report(lake.read("runs").to_pylist(), lake.read("dq_results").to_pylist(), links)
+    html = render_report(runs, results, links, n_runs=n_runs)
     index = docs_index(data_dir)
     tmp = index.with_suffix(".tmp")
     tmp.write_text(html, encoding="utf-8")

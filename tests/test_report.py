@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ import pytest
 from flows.cli import main
 from transforms.report import render_report
 from warehouse.duck import query
+from warehouse.lake import Lake
+from warehouse.state import report_rows
 
 RUN = {"run_id": "r2", "status": "failed", "n_input": 3, "n_loaded": 0, "n_skipped": 0, "n_quarantined": 1, "error": "gate <failed>"}
 OLD_RUN = {**RUN, "run_id": "r1", "status": "completed", "error": None}
@@ -39,6 +42,29 @@ def test_front_page_lists_runs_newest_first_with_results_and_links() -> None:
 
 def test_front_page_without_runs_says_so() -> None:
     assert "No runs yet." in render_report([], [], {})
+
+
+def test_front_page_of_a_long_history_says_where_the_older_runs_are() -> None:
+    html = render_report([RUN], [], {}, n_runs=120)
+    assert "The latest 1 of 120 runs" in html and "dq_results" in html
+    assert "The latest" not in render_report([RUN, OLD_RUN], [], {}, n_runs=2)
+
+
+def test_the_report_reads_only_the_latest_runs_and_their_results(tmp_path: Path) -> None:
+    at = datetime(2026, 11, 21, tzinfo=timezone.utc)
+    lineage = {"pipeline_version": "0.1.0", "model_version": "m==1"}
+    runs = [{**RUN, **lineage, "run_id": f"r{i}", "started_at": at, "finished_at": at, "n_duplicates": 0, "n_mentions": 0,
+             "extract_s": 0.0, "clean_s": 0.0, "annotate_s": 0.0, "quality_s": 0.0, "load_s": 0.0, "model": "m"} for i in (1, 2, 3)]
+    results = [{**_dq(run_id, True, True, column), **lineage, "checked_at": at} for run_id, column in (("r1", "a"), ("r3", "b"), ("r3", "c"))]
+    lake = Lake(tmp_path)
+    with lake.lock():
+        for i, run in enumerate(runs):  # a run's rows in a partition of its own, as days of runs leave them
+            lake.commit(run["run_id"], {"runs": [run], "dq_results": [r for r in results if r["run_id"] == run["run_id"]]},
+                        ingest_date=date(2026, 11, 21 + i))
+    shown, their_results, n_runs = report_rows(lake, n=2)
+    assert [r["run_id"] for r in shown] == ["r3", "r2"] and n_runs == 3
+    assert [(r["run_id"], r["column_name"]) for r in their_results] == [("r3", "b"), ("r3", "c")]
+    assert report_rows(Lake(tmp_path / "empty"), n=2) == ([], [], 0)
 
 
 def test_report_without_a_run_says_to_run_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -297,6 +297,27 @@ def test_sql_reads_while_a_commit_replaces_the_database(lake: Lake) -> None:
     assert query(lake.data_dir, "select count(*) from documents").rows == [(3,)]
 
 
+def test_views_are_rebuilt_only_when_what_they_are_built_from_changes(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    lake = Lake(data_dir)
+    lake.write_rows("documents", _docs("d1"), stem="r1")
+    views = refresh_views(lake)
+    assert "documents" in views and "runs" not in views
+    database = data_dir / "warehouse.duckdb"
+    built = database.stat().st_ino
+    with lake.lock():
+        lake.commit("r2", {"documents": _docs("d2", run_id="r2")})
+    assert refresh_views(lake) == views and database.stat().st_ino == built  # kept: it reads the new snapshot
+    assert query(data_dir, "select count(*) from documents").rows == [(2,)]
+    lake.write_rows("runs", [], stem="r3")  # a table's first file: its view is added
+    views = refresh_views(lake)
+    assert {"runs", "run_history"} <= set(views) and database.stat().st_ino != built
+    moved = tmp_path / "moved"
+    data_dir.rename(moved)  # the views name the lake's folder: a moved data dir gets its own
+    assert sorted(refresh_views(Lake(moved))) == sorted(views)
+    assert query(moved, "select count(*) from documents").rows == [(2,)]
+
+
 def test_sql_waits_briefly_for_a_tool_holding_a_read_write_connection(lake: Lake) -> None:
     import subprocess
     import sys

@@ -40,13 +40,16 @@ def render_report(
     runs: Iterable[Mapping[str, Any]],
     dq_results: Iterable[Mapping[str, Any]],
     links: Mapping[tuple[str, str, str], str],
+    *,
+    n_runs: int | None = None,
 ) -> str:
     """The report's front page.
 
     Input: `runs` and `dq_results` rows (as in the tables), and links from (run_id, stage,
     frame) to great_expectations' page of that validation, relative to the page. Output: one
     HTML document listing runs newest first, each with every expectation and its result.
-    No runs give a page that says so.
+    No runs give a page that says so. `n_runs`, the runs the lake holds, when it is more than
+    the runs given: the page says where the older runs' results are.
     """
     by_run: dict[str, list[Mapping[str, Any]]] = {}
     for row in dq_results:
@@ -60,6 +63,11 @@ def render_report(
     ordered = sorted(runs, key=lambda r: r["run_id"], reverse=True)
     if not ordered:
         parts.append("<p>No runs yet.</p>")
+    elif n_runs is not None and n_runs > len(ordered):
+        parts.append(
+            f"<p>The latest {len(ordered)} of {n_runs} runs. Every run's results are in the "
+            "<code>dq_results</code> table: <code>newsetl sql \"select * from dq_results where run_id = '...'\"</code>.</p>"
+        )
     for run in ordered:
         run_id = run["run_id"]
         rows = by_run.get(run_id, [])

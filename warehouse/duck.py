@@ -8,6 +8,7 @@ connection to the live file and `newsetl sql` (read-only) works while a run is l
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 import uuid
@@ -48,14 +49,24 @@ def database_path(data_dir: Path) -> Path:
 def refresh_views(lake: Lake) -> list[str]:
     """Build the view of every table that has Parquet files, then every view built on views
     (entities, entity co-occurrence, ...) whose views exist, in a new database file renamed over
-    `warehouse.duckdb`; return the views' names."""
-    created = []
+    `warehouse.duckdb`; return the views' names.
+
+    A database whose views were built from the same view files over the same tables is kept as
+    it is (the views read the `lake` link, so they follow every snapshot): creating a view reads
+    the footer of each Parquet file it covers, a cost that would grow with the lake on every run.
+    """
+    tables = [name for name in TABLES if lake.files(name)]
     target = database_path(lake.data_dir)
+    fingerprint = _fingerprint(tables, lake.root)
+    kept = _views_built_from(target, fingerprint)
+    if kept is not None:
+        return kept
+    created = []
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         with duckdb.connect(str(tmp)) as con:
             for name in view_files():
-                if name in TABLES and lake.files(name):
+                if name in tables:
                     con.execute(view_sql(name, lake.root))
                     created.append(name)
             waiting = [name for name in view_files() if name not in TABLES]
@@ -71,12 +82,40 @@ def refresh_views(lake: Lake) -> list[str]:
                 if len(left) == len(waiting):
                     break
                 waiting = left
+            for name in created:
+                con.execute(f"comment on view {name} is '{fingerprint}'")
             con.execute("checkpoint")
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
         tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
     return created
+
+
+def _fingerprint(tables: list[str], lake_root: Path) -> str:
+    """What the views are built from: the view files over this lake, the tables that have files
+    and their schemas, and DuckDB's version."""
+    digest = hashlib.sha256(duckdb.__version__.encode())
+    for name in view_files():
+        digest.update(view_sql(name, lake_root).encode())
+    for name in tables:
+        digest.update(f"{name}:{TABLES[name]}".encode())
+    return f"newsetl views {digest.hexdigest()[:16]}"
+
+
+def _views_built_from(path: Path, fingerprint: str) -> list[str] | None:
+    """The views of the database at `path` when all of them carry `fingerprint`; else None."""
+    if not path.exists():
+        return None
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            rows = con.execute("select view_name, comment from duckdb_views() where not internal").fetchall()
+    except duckdb.Error:  # held by a tool, or not a database: build a new one
+        return None
+    if not rows or any(comment != fingerprint for _, comment in rows):
+        return None
+    names = {name for name, _ in rows}
+    return [name for name in view_files() if name in names]
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,3 +100,18 @@ def _items(pairs: Any) -> list[tuple[str, int]]:
 def recent_densities(lake: Lake, *, n: int) -> list[float]:
     """Entity densities of the last `n` completed runs that annotated something, newest first."""
     return [row[0] for row in _query(lake, "runs", "recent_densities", {"n": n})]
+
+
+def report_rows(lake: Lake, *, n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    """What the data-quality report's front page shows: the latest `n` runs (newest first),
+    their `dq_results` rows, and how many runs the lake holds."""
+    if not lake.files("runs"):
+        return [], [], 0
+    with duckdb.connect() as con:
+        cursor = con.execute(_sql(lake, "report_runs"), {"n": n})
+        runs = [dict(zip([d[0] for d in cursor.description], row)) for row in cursor.fetchall()]
+        if not lake.files("dq_results"):
+            return runs, [], runs[0]["n_runs"] if runs else 0
+        cursor = con.execute(_sql(lake, "report_results"), {"ids": [run["run_id"] for run in runs]})
+        results = [dict(zip([d[0] for d in cursor.description], row)) for row in cursor.fetchall()]
+    return runs, results, runs[0]["n_runs"] if runs else 0
