@@ -280,3 +280,19 @@ def test_a_replay_gives_the_ids_of_the_history_it_replays() -> None:
     runs = [_stats(("Vladimir Putin", "PERSON"), ("Erdogan", "PERSON")), _stats(("Putin", "PERSON"), ("Recep Tayyip Erdogan", "PERSON")),
             _stats(("HTS", "ORG"), ("Hayat Tahrir al-Sham", "ORG"), ("Erdogan", "PERSON"))]
     assert replay_runs(runs) == _history(*runs)[-1]
+
+
+def test_an_initials_block_reaches_the_acronym_and_only_the_expansions_written_beside_one() -> None:
+    # three names with the initials "hts": one an article wrote beside "HTS", two it never did
+    index = KeyIndex()
+    first = {
+        "hayat tahrir al sham": KeyStats(2, Counter(ORG=2), short_forms={"hts"}),
+        "harry t smith": KeyStats(1, Counter(PERSON=1)),
+        "hull trades society": KeyStats(1, Counter(ORG=1)),
+    }
+    index.add(first, resolve_run(first, {}))
+    assert set(index.known(_stats(("HTS", "ORG")))) == {"hayat tahrir al sham"}
+    index.add(_stats(("HTS", "ORG")), resolve_run(_stats(("HTS", "ORG")), index.known(_stats(("HTS", "ORG")))))
+    assert index.entries["hts"][0] == index.entries["hayat tahrir al sham"][0]
+    # a later expansion finds the acronym, not the other names that share its initials
+    assert set(index.known({"hanover tennis school": KeyStats(1, Counter(ORG=1))})) == {"hts", "hayat tahrir al sham"}

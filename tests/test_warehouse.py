@@ -347,3 +347,32 @@ def test_a_column_added_after_a_file_was_written_reads_as_nulls(tmp_path: Path) 
     pq.write_table(pa.Table.from_pylist([row], schema=old), lake.table_dir("mentions") / "ingest_date=2026-11-21" / "r0.parquet")
     table = lake.read("mentions", columns=["text", "entity_key"])
     assert sorted(table.to_pylist(), key=str) == sorted([{"text": "Putin", "entity_key": None}, {"text": "Putin", "entity_key": "putin"}], key=str)
+
+
+def test_the_lake_gives_a_run_the_known_keys_the_in_memory_index_gives(tmp_path: Path) -> None:
+    from collections import Counter
+
+    from transforms.records import Lineage
+    from transforms.resolve import AliasRules, KeyIndex, KeyStats, resolution_blocks, resolve_run
+    from transforms.rows import entity_key_rows
+    from warehouse.state import known_keys
+
+    runs = [
+        {"hayat tahrir al sham": KeyStats(2, Counter(ORG=2), short_forms={"hts"}), "harry t smith": KeyStats(1, Counter(PERSON=1)),
+         "vladimir putin": KeyStats(3, Counter(PERSON=3))},
+        {"hts": KeyStats(1, Counter(ORG=1), acronym=True), "putin": KeyStats(2, Counter(PERSON=1, ORG=1)),
+         "hanover tennis school": KeyStats(1, Counter(ORG=1))},
+    ]
+    lake, index = Lake(tmp_path), KeyIndex()
+    for number, run in enumerate(runs):
+        entity_of = resolve_run(run, index.known(run))
+        rows = entity_key_rows(run, entity_of, new=set(run) - set(index.entries), rules=AliasRules(),
+                               lineage=Lineage(f"r{number}", "0.1.0", "m==1"))
+        lake.write_rows("entity_keys", rows, stem=f"r{number}")
+        index.add(run, entity_of)
+    for probe in (["hts"], ["harry t smith"], ["henry t sims", "putin"], ["smith"], ["vladimir putin", "hull trades society"]):
+        blocks = sorted({b for key in probe for b in resolution_blocks(key)})
+        from_lake = {row["alias_key"]: (row["entity_id"], row["n_mentions"], row["labels"], row["short_forms"])
+                     for row in known_keys(lake, probe, blocks)}
+        in_memory = {k: (eid, s.n_mentions, dict(s.labels), s.short_forms) for k, (eid, s) in index.known(probe).items()}
+        assert from_lake == in_memory, probe

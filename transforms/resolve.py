@@ -24,7 +24,9 @@ machine.
 
 Incrementally. A run resolves only its own keys (`resolve_run`), against the keys it may join:
 those sharing one of its keys' blocks (`resolution_blocks`: the words, a surname, initials, a
-masked word, a plural). The lake keeps every key's id and counts (`entity_keys`) and the flow
+masked word, a plural). An initials block reaches only keys rule 4 can use (`reaches`): two-letter
+initials are shared by a large share of all names, and would otherwise make every run read a
+fixed share of the lake. The lake keeps every key's id and counts (`entity_keys`) and the flow
 reads only the rows of those keys, so a run costs what its own names cost, not the lake's.
 `replay_runs` re-resolves a history run by run the same way, from counts in memory: the same
 documents give the same ids as the runs that loaded them.
@@ -330,6 +332,15 @@ def resolution_blocks(key: str) -> tuple[str, ...]:
     return tuple(sorted(blocks))
 
 
+def reaches(block: str, key: str, stats: KeyStats) -> bool:
+    """Whether a key sharing `block` with `key` (counts `stats`, summed over runs) may depend on
+    it. Every block but initials reaches every key that holds it; an initials block ("i:")
+    reaches the acronym itself and the expansions some article wrote a short form beside, the
+    only keys rule 4 joins (an expansion joins only if its initials are among its short forms).
+    `warehouse/queries/known_keys.sql` applies the same test to the lake's rows."""
+    return not block.startswith("i:") or block == "i:" + key or bool(stats.short_forms)
+
+
 def merge_stats(a: KeyStats, b: KeyStats) -> KeyStats:
     """Both counts of one key (two runs' rows, or the lake's and a run's)."""
     return KeyStats(a.n_mentions + b.n_mentions, a.labels + b.labels, a.acronym or b.acronym, a.short_forms | b.short_forms)
@@ -365,7 +376,10 @@ class KeyIndex:
 
     def known(self, keys: Iterable[str]) -> dict[str, tuple[str, KeyStats]]:
         keys = list(keys)
-        wanted = set(keys) | {k for key in keys for block in resolution_blocks(key) for k in self.by_block.get(block, ())}
+        wanted = set(keys) | {
+            k for key in keys for block in resolution_blocks(key) for k in self.by_block.get(block, ())
+            if reaches(block, k, self.entries[k][1])
+        }
         return {k: self.entries[k] for k in wanted if k in self.entries}
 
     def add(self, run: Mapping[str, KeyStats], entity_of: Mapping[str, str]) -> None:

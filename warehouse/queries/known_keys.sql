@@ -1,8 +1,16 @@
 -- known_keys: what the lake knows of the entity keys a run may join: its own keys ($keys) and
 -- the keys sharing a resolver block with them ($blocks), each with its entity and its counts
 -- summed over the runs that mentioned it (labels as one list of (label, count) pairs per row).
+-- An initials block ("i:") reaches only the acronym itself and the keys with a short form
+-- (`transforms.resolve.reaches`).
 with wanted_blocks as (
     select unnest($blocks) as block
+),
+
+with_short_forms as (
+    select distinct alias_key
+    from read_parquet('{{lake}}/entity_keys/*/*.parquet', hive_partitioning = false, union_by_name = true)
+    where len(short_forms) > 0
 ),
 
 neighbours as (
@@ -13,6 +21,7 @@ neighbours as (
         where blocks is not null
     )
     semi join wanted_blocks using (block)
+    where not starts_with(block, 'i:') or block = 'i:' || alias_key or alias_key in (select alias_key from with_short_forms)
     union
     select unnest($keys) as alias_key
 ),
