@@ -74,6 +74,7 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=ROOT / "flows" / "sample_corpus", help="input folder")
     parser.add_argument("--chunk-size", type=int, help="this checkout's --chunk-size")
     args = parser.parse_args()
+    args.corpus = args.corpus.resolve()  # the runs start in their own checkouts
     if not args.corpus.is_dir():
         print(f"input folder not found: {args.corpus} (give --corpus DIR)", file=sys.stderr)
         return 2

@@ -75,6 +75,8 @@ SPACY_BATCH = 64
 RECENT_RUNS = 10
 #: A run's entity density is compared with recent runs only when it annotated at least this many documents.
 MIN_DOCS_FOR_DENSITY = 20
+#: Entity keys per `entity_keys` part: bounds the rows a run builds at once.
+ENTITY_KEY_BATCH = 10_000
 
 
 @dataclass
@@ -426,6 +428,21 @@ def write_entity_ids(parts: RunParts, entity_of: dict[str, str]) -> None:
     parts.rewrite("quotes", lambda table: remap(table, "speaker_entity_id", entity_of, key="speaker_key"))
 
 
+@task(name="write-entity-keys", cache_policy=NO_CACHE)
+def write_entity_keys(
+    parts: RunParts, keys: dict[str, KeyStats], entity_of: dict[str, str], new: set[str], rules: AliasRules, lineage: Lineage
+) -> list[Row]:
+    """Write the run's `entity_keys` rows as parts, ENTITY_KEY_BATCH keys at a time (a run's keys
+    grow with its input, and their rows are the largest it builds); return each row's key and
+    entity, which the load gate checks."""
+    checked: list[Row] = []
+    for batch in batched(sorted(keys), ENTITY_KEY_BATCH):
+        rows = entity_key_rows({k: keys[k] for k in batch}, entity_of, new=new, rules=rules, lineage=lineage)
+        parts.write("entity_keys", rows)
+        checked += [{"alias_key": row["alias_key"], "entity_id": row["entity_id"]} for row in rows]
+    return checked
+
+
 @task(name="load", cache_policy=NO_CACHE)
 def publish(data_dir: str, run_id: str, parts: RunParts, tables: dict[str, list[Row]], ingest_date: date, *, part_tables: list[str] | None = None) -> list[str]:
     """Commit the run's parts and `tables` as one new lake snapshot and refresh the DuckDB views.
@@ -433,9 +450,10 @@ def publish(data_dir: str, run_id: str, parts: RunParts, tables: dict[str, list[
     from warehouse.duck import refresh_views  # at first use, like the lake (see `_lake`)
 
     lake = _lake(data_dir)
+    counts = {name: len(rows) + parts.num_rows(name) for name, rows in tables.items()}
     lake.commit(run_id, tables, parts=parts, part_tables=part_tables, ingest_date=ingest_date)
     views = refresh_views(lake)
-    get_run_logger().info("load: committed %s", ", ".join(f"{len(rows)} {name}" for name, rows in tables.items()))
+    get_run_logger().info("load: committed %s", ", ".join(f"{n} {name}" for name, n in counts.items()))
     return views
 
 
@@ -572,7 +590,8 @@ class _Run:
             with _timed(summary, "load"):
                 entity_of, new_keys = resolve_keys(self.data_dir, self.tally.keys, rules) if self.tally.keys else ({}, set())
                 write_entity_ids(self.parts, entity_of)
-                keys = entity_key_rows(self.tally.keys, entity_of, new=new_keys, rules=rules, lineage=self.lineage)
+                keys = write_entity_keys(self.parts, _quoted(self.tally.keys), _quoted(entity_of), _quoted(new_keys), rules, self.lineage)
+                self.tally.keys = {}  # written: the largest state a run holds
             self.summarise(n_entities=len(set(entity_of.values())))
             run_checks = run_frame(
                 run_id=summary.run_id, n_new=summary.n_input - summary.n_skipped, quarantined=self.tally.quarantined,
@@ -583,7 +602,7 @@ class _Run:
             summary.status = RunStatus.COMPLETED.value
             with _timed(summary, "load"):
                 tables: dict[str, list[Row]] = {name: [] for name in TABLES}  # every table exists, so every view does
-                tables.update(entity_keys=keys, dq_results=with_lineage(self.dq_rows, self.lineage), runs=[self.run_row()])
+                tables.update(dq_results=with_lineage(self.dq_rows, self.lineage), runs=[self.run_row()])
                 publish(self.data_dir, summary.run_id, self.parts, _quoted(tables), self.started_at.date())
             with _timed(summary, "quality"):
                 build_data_docs(self.data_dir, summary.run_id)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -138,7 +139,7 @@ class KeyStats:
     n_mentions: int = 0
     labels: Counter[str] = field(default_factory=Counter)
     acronym: bool = False
-    short_forms: set[str] = field(default_factory=set)
+    short_forms: AbstractSet[str] = frozenset()  # shared while empty, as most keys' are: a run holds every key's
 
 
 def key_stats(mentions: Iterable[tuple[str, str, str]], *, into: dict[str, KeyStats] | None = None) -> dict[str, KeyStats]:
@@ -157,7 +158,7 @@ def key_stats(mentions: Iterable[tuple[str, str, str]], *, into: dict[str, KeySt
             seen[text] = (entity_key(text), is_acronym(text))
         raw, acronym = seen[text]
         if raw != key:
-            s.short_forms.add(raw)
+            s.short_forms = s.short_forms | {raw}
         elif acronym:
             s.acronym = True
     return stats

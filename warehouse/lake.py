@@ -392,6 +392,10 @@ class RunParts:
             return []
         return [(folder.name, path) for folder in sorted(self.root.iterdir()) for path in sorted(folder.glob("*.parquet"))]
 
+    def num_rows(self, name: str) -> int:
+        """Rows in the parts of table `name` (from the files' footers)."""
+        return sum(pq.ParquetFile(path).metadata.num_rows for table, path in self.files() if table == name)
+
     def read(self, name: str) -> Iterator[tuple[Path, pa.Table]]:
         """Each part of table `name` with its rows, one at a time."""
         for table, path in self.files():
