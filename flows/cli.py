@@ -248,6 +248,9 @@ def _run(args: argparse.Namespace) -> int:
     except InputNotFound as error:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
+    if count_files(inputs, stop_at=1) == 0:
+        print(f"newsetl: no input files under {' '.join(inputs)} (give files or folders of articles); nothing was run", file=sys.stderr)
+        return EXIT_ERROR
     # Worker processes take a few seconds to start; below MIN_FILES_FOR_PROCESSES files the
     # flow's own process is quicker.
     cores = os.cpu_count() or 1

@@ -92,4 +92,6 @@ class Settings:
             raise SettingsError(f"max quarantined must be a fraction from 0 to 1, got {settings.max_quarantined}")
         if settings.max_file_mb <= 0:
             raise SettingsError(f"max file size must be positive, got {settings.max_file_mb} MB")
+        if settings.data_dir.exists() and not settings.data_dir.is_dir():
+            raise SettingsError(f"data dir {settings.data_dir} is a file, not a directory: give --data-dir (or NEWSETL_DATA_DIR) a folder; a missing one is created")
         return settings

@@ -158,6 +158,23 @@ def test_run_with_a_missing_input_names_it(tmp_path: Path, capsys: pytest.Captur
     assert "missing" in capsys.readouterr().err
 
 
+def test_run_of_an_empty_folder_says_so_in_one_line_and_records_no_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "inbox").mkdir()
+    assert main(["run", str(tmp_path / "inbox"), "--data-dir", str(tmp_path / "data")]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [f"newsetl: no input files under {tmp_path / 'inbox'} (give files or folders of articles); nothing was run"]
+    assert not (tmp_path / "data" / "lake").exists()  # no run row claims a success
+
+
+@pytest.mark.parametrize("command", [["run"], ["sql", "select 1"], ["report"], ["compact"], ["resolve"]])
+def test_a_file_given_as_the_data_dir_is_a_usage_error_that_says_so(command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder\n", encoding="utf-8")
+    assert main([*command, "--data-dir", str(afile)]) == 1
+    err = capsys.readouterr().err
+    assert f"data dir {afile} is a file, not a directory" in err and "Traceback" not in err
+
+
 def test_run_with_an_unknown_model_says_how_to_fix_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--model", "no_such_model_xyz", "--data-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
