@@ -58,8 +58,17 @@ environment:
 """ + "\n".join(f"  {var:<22} sets --{name.replace('_', '-')}" for var, name in ENVIRONMENT.items())
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with the exit status of the README's usage errors (1, not argparse's 2, which
+    `newsetl run` uses for a failed data-quality gate)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="newsetl", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -230,6 +239,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
+
+
+#: The five fields of a cron expression: name, lowest and highest value, names allowed.
+CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    ("month", 1, 12, ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")),
+    ("day of week", 0, 7, ("sun", "mon", "tue", "wed", "thu", "fri", "sat")),
+)
+
+
+def cron_problem(expression: str) -> str:
+    """What is wrong with a cron expression Prefect refused, in words: the number of fields, or
+    the first field whose value is out of range or not a number."""
+    fields = expression.split()
+    if len(fields) != len(CRON_FIELDS):
+        return f"it has {len(fields)} fields; cron needs five: minute hour day-of-month month day-of-week"
+    for text, (name, low, high, names) in zip(fields, CRON_FIELDS):
+        for item in text.split(","):
+            values, _, step = item.partition("/")
+            if step and not step.isdigit():
+                return f"the {name} field's step {step!r} is not a number"
+            for value in ([] if values == "*" else values.split("-")):
+                if value.lower() in names:
+                    continue
+                if not value.isdigit():
+                    return f"the {name} field's {value!r} is not a number"
+                if not low <= int(value) <= high:
+                    return f"the {name} field's {value} is out of range {low}-{high}"
+    return "Prefect does not accept it"
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -407,6 +447,9 @@ def _sql(args: argparse.Namespace) -> int:
     except duckdb.Error as error:
         print(f"newsetl: query failed: {error}", file=sys.stderr)
         return EXIT_ERROR
+    n_statements = len(duckdb.extract_statements(args.query))
+    if n_statements > 1:
+        print(f"newsetl: the query holds {n_statements} statements; all ran, and this is the result of the last", file=sys.stderr)
     if args.format == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(result.columns)
@@ -434,7 +477,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         CronSchedule(cron=args.cron)
     except ValidationError:
-        print(f"newsetl: not a cron expression: {args.cron!r} (five fields, e.g. \"0 * * * *\")", file=sys.stderr)
+        print(f"newsetl: not a cron expression: {args.cron!r}: {cron_problem(args.cron)} (e.g. \"0 * * * *\" for hourly)", file=sys.stderr)
         return EXIT_ERROR
     inputs = [str(Path(p).resolve()) for p in (args.inputs or [SAMPLE_CORPUS])]
     try:

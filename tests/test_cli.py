@@ -59,6 +59,15 @@ def test_sql_table_is_aligned_and_counts_rows(small_warehouse: Path, capsys: pyt
     assert "NULL" in lines[3]
 
 
+def test_a_query_of_several_statements_says_which_result_it_shows(small_warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sql", "select 1 as a; select 2 as b", "--data-dir", str(small_warehouse), "--format", "csv"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "b\n2\n"
+    assert "2 statements" in captured.err and "the last" in captured.err
+    assert main(["sql", "select ';' as a", "--data-dir", str(small_warehouse), "--format", "csv"]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_a_wrong_query_prints_duckdbs_error_and_exits_non_zero(small_warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sql", "select nope from documents", "--data-dir", str(small_warehouse)]) == 1
     err = capsys.readouterr().err
@@ -273,3 +282,26 @@ def test_a_run_on_its_own_temporary_server_sends_no_heartbeats_and_one_on_a_last
         heartbeat_setting()
     assert seen == [None, configured]
     assert get_current_settings().flows.heartbeat_frequency == configured  # as it was afterwards
+
+
+@pytest.mark.parametrize(
+    ("cron", "says"),
+    [
+        ("61 * * * *", "the minute field's 61 is out of range 0-59"),
+        ("0 24 * * *", "the hour field's 24 is out of range 0-23"),
+        ("0 * * 13 *", "the month field's 13 is out of range 1-12"),
+        ("0 * *", "it has 3 fields; cron needs five"),
+        ("0 x * * *", "the hour field's 'x' is not a number"),
+    ],
+)
+def test_serve_names_the_cron_field_that_is_wrong(cron: str, says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--cron", cron, "--data-dir", str(tmp_path)]) == 1
+    assert says in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["sql", "select 1", "--format", "xml"], ["run", "--processes", "two"], ["no-such-command"]])
+def test_a_usage_error_argparse_finds_exits_1_as_documented(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 1
+    assert "error:" in capsys.readouterr().err
