@@ -357,7 +357,7 @@ def _run_flow(
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
 
-    from flows.quality import QualityGateFailed
+    from flows.quality import QualityGateFailed, docs_index
     from warehouse.lake import LakeError
 
     workers = (args.workers or os.cpu_count() or 1) if dask else processes
@@ -410,6 +410,7 @@ def _run_flow(
         f"  entities     {summary.n_entities} (mentioned by this run)\n"
         f"  time         {summary.total_seconds:.1f}s ({timing})\n"
         f"  warehouse    {Path(summary.data_dir) / 'warehouse.duckdb'}"
+        + (f"\n  report       {report}" if (report := docs_index(Path(summary.data_dir))).exists() else "")
     )
     return EXIT_OK
 

@@ -75,10 +75,13 @@ def test_every_expectation_of_every_stage_is_recorded_and_critical_ones_passed(l
     assert _one(loaded, "select count(*) from dq_results where critical and not success") == 0
 
 
-def test_a_rerun_adds_no_rows(loaded: Path) -> None:
+def test_a_rerun_adds_no_rows(loaded: Path, capsys: pytest.CaptureFixture[str]) -> None:
     tables = ["documents", "sentences", "mentions", "entities", "sentence_entities", "removed_lines", "quarantine"]
     before = {t: _one(loaded, f"select count(*) from {t}") for t in tables}
+    capsys.readouterr()
     assert main(["run", "--data-dir", str(loaded)]) == 0
+    summary = dict(line.split(maxsplit=1) for line in capsys.readouterr().out.splitlines()[1:])
+    assert Path(summary["report"]).is_file() and Path(summary["report"]).is_relative_to(loaded)
     assert {t: _one(loaded, f"select count(*) from {t}") for t in tables} == before
     last = query(loaded, "select n_loaded, n_skipped, status from runs order by run_id desc limit 1").rows
     assert last == [(0, 5, "completed")]
