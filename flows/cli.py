@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import atexit
 import csv
+import io
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -27,6 +28,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 EXIT_OK, EXIT_ERROR, EXIT_GATE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 #: Fewest input files for which a local run starts worker processes (see --processes).
 MIN_FILES_FOR_PROCESSES = 256
 
@@ -118,12 +120,13 @@ def _parser() -> argparse.ArgumentParser:
     sql = commands.add_parser(
         "sql",
         help="run SQL on the warehouse (read-only)",
-        description="Run a query on a read-only DuckDB connection to DATA_DIR/warehouse.duckdb (works while "
-        "a run is loading). Views: documents, sentences, mentions, entities, entity_aliases, quotes, removed_lines, "
+        description="Run one select on a read-only DuckDB connection to DATA_DIR/warehouse.duckdb (works while "
+        "a run is loading); rows print as they come. Refused, in one line: other statements (copy, attach, "
+        "install, set, ...), several statements, and files outside DATA_DIR. Views: documents, sentences, mentions, entities, entity_aliases, quotes, removed_lines, "
         "quarantine, runs, dq_results, sentence_entities, and entity_pairs_by_document, entity_pairs_by_sentence, document_dates, "
         "documents_per_source_day, top_entities_weekly, entity_cooccurrence_daily, quarantine_by_reason, run_history.",
     )
-    sql.add_argument("query", metavar="QUERY", help="the SQL query, quoted")
+    sql.add_argument("query", metavar="QUERY", help="one select, quoted")
     _data_dir_option(sql)
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)")
 
@@ -406,30 +409,77 @@ def _no_heartbeats_on(api: "Api") -> Iterator[None]:
 def _sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from warehouse.duck import WarehouseMissing, query
+    from warehouse.duck import QueryRefused, WarehouseMissing, select
 
     settings = Settings.load(data_dir=args.data_dir)
+    write = {"csv": _csv_lines, "json": _json_lines, "table": _table_lines}[args.format]
     try:
-        result = query(settings.data_dir, args.query)
-    except WarehouseMissing as error:
+        with select(settings.data_dir, args.query) as result:
+            for text in write(result.columns, result.batches()):
+                sys.stdout.write(text)
+            sys.stdout.flush()
+    except (WarehouseMissing, QueryRefused) as error:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
     except duckdb.Error as error:
         print(f"newsetl: query failed: {error}", file=sys.stderr)
         return EXIT_ERROR
-    n_statements = len(duckdb.extract_statements(args.query))
-    if n_statements > 1:
-        print(f"newsetl: the query holds {n_statements} statements; all ran, and this is the result of the last", file=sys.stderr)
-    if args.format == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(result.columns)
-        writer.writerows([[_plain(v) for v in row] for row in result.rows])
-    elif args.format == "json":
-        json.dump([dict(zip(result.columns, row)) for row in result.rows], sys.stdout, default=_json_default, ensure_ascii=False)
-        sys.stdout.write("\n")
-    else:
-        print(format_table(result.columns, result.rows))
+    except KeyboardInterrupt:
+        print("newsetl: interrupted; the query was stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader had enough (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_OK
+
+
+def _csv_lines(columns: list[str], batches: Iterable[list[tuple[Any, ...]]]) -> Iterator[str]:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for rows in batches:
+        writer.writerows([[_plain(v) for v in row] for row in rows])
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+    yield out.getvalue()
+
+
+def _json_lines(columns: list[str], batches: Iterable[list[tuple[Any, ...]]]) -> Iterator[str]:
+    """One JSON array of objects, written a batch at a time."""
+    first = True
+    for rows in batches:
+        items = []
+        for row in rows:
+            items.append(("[" if first else ", ") + json.dumps(dict(zip(columns, row)), default=_json_default, ensure_ascii=False))
+            first = False
+        yield "".join(items)
+    yield "[]\n" if first else "]\n"
+
+
+def _table_lines(columns: list[str], batches: Iterable[list[tuple[Any, ...]]], *, max_width: int = 60) -> Iterator[str]:
+    """An aligned text table, a batch at a time: the columns are as wide as the first batch
+    needs; long cells are cut with an ellipsis, NULL shown as NULL; the row count last."""
+
+    def cell(value: Any) -> str:
+        text = "NULL" if value is None else str(value).replace("\n", " ")
+        return text if len(text) <= max_width else text[: max_width - 1] + "…"
+
+    widths: list[int] | None = None
+    n = 0
+    for rows in batches:
+        cells = [[cell(v) for v in row] for row in rows]
+        if widths is None:
+            widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+            yield _table_head(columns, widths)
+        yield "".join("  ".join(v.ljust(w) for v, w in zip(r, widths)) + "\n" for r in cells)
+        n += len(rows)
+    if widths is None:
+        yield _table_head(columns, [len(c) for c in columns])
+    yield f"({n} row{'s' if n != 1 else ''})\n"
+
+
+def _table_head(columns: list[str], widths: list[int]) -> str:
+    return "  ".join(c.ljust(w) for c, w in zip(columns, widths)) + "\n" + "  ".join("-" * w for w in widths) + "\n"
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -550,21 +600,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     return str(value)
-
-
-def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, max_width: int = 60) -> str:
-    """Rows as an aligned text table; long cells are cut with an ellipsis, NULL shown as NULL."""
-
-    def cell(value: Any) -> str:
-        text = "NULL" if value is None else str(value).replace("\n", " ")
-        return text if len(text) <= max_width else text[: max_width - 1] + "…"
-
-    cells = [[cell(v) for v in row] for row in rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths))
-    rule = "  ".join("-" * w for w in widths)
-    body = ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
-    return "\n".join([line, rule, *body, f"({len(rows)} row{'s' if len(rows) != 1 else ''})"])
 
 
 def _clean(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import format_table, main
+from flows.cli import main
 from flows.settings import SAMPLE_CORPUS
 from schemas import SCHEMA_VERSION
 from warehouse.duck import refresh_views
@@ -59,13 +59,98 @@ def test_sql_table_is_aligned_and_counts_rows(small_warehouse: Path, capsys: pyt
     assert "NULL" in lines[3]
 
 
-def test_a_query_of_several_statements_says_which_result_it_shows(small_warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["sql", "select 1 as a; select 2 as b", "--data-dir", str(small_warehouse), "--format", "csv"]) == 0
+def test_sql_streams_a_table_longer_than_a_batch(small_warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sql", "select range as i from range(25000)", "--data-dir", str(small_warehouse)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].strip() == "i" and [int(x) for x in lines[2:-1]] == list(range(25000)) and lines[-1] == "(25000 rows)"
+    assert main(["sql", "select range as i from range(25000)", "--data-dir", str(small_warehouse), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"i": i} for i in range(25000)]
+    assert main(["sql", "select 1 as i where false", "--data-dir", str(small_warehouse), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "refusal"),
+    [
+        ("select 1 as a; select 2 as b", "2 statements"),
+        ("", "no statements"),
+        ("copy (select * from documents where false) to '{lake}/documents/zz.parquet'", "copy statement"),
+        ("copy (select 1) to '{tmp}/x.csv'", "copy statement"),
+        ("export database '{tmp}/export'", "export statement"),
+        ("attach '{tmp}/other.duckdb' (read_only false)", "attach statement"),
+        ("create table t as select 1", "create statement"),
+        ("install httpfs", "load statement"),
+        ("set enable_external_access = true", "set statement"),
+        ("select * from read_text('/etc/passwd')", '"/etc/passwd"'),
+        ("select * from read_csv('/etc/passwd')", '"/etc/passwd"'),
+        ("select * from glob('/root/*')", '"/root/*"'),
+        ("select * from read_text('{lake}/../../outside.txt')", "outside.txt"),
+        ("select * from read_csv('http://127.0.0.1:9/x.csv')", "http://127.0.0.1:9/x.csv"),
+    ],
+)
+def test_sql_refuses_all_but_a_select_inside_the_data_dir(
+    small_warehouse: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str], query: str, refusal: str
+) -> None:
+    # `newsetl sql` changes nothing and reads nothing outside the data dir: a query that would
+    # is refused in one line naming what is not allowed, and the lake is as it was.
+    tmp = tmp_path_factory.mktemp("outside")
+    (small_warehouse.parent / "outside.txt").write_text("secret")
+    before = sorted(p.relative_to(small_warehouse) for p in small_warehouse.rglob("*"))
+    query = query.format(lake=small_warehouse / "lake", tmp=tmp)
+    assert main(["sql", query, "--data-dir", str(small_warehouse)]) == 1
     captured = capsys.readouterr()
-    assert captured.out == "b\n2\n"
-    assert "2 statements" in captured.err and "the last" in captured.err
-    assert main(["sql", "select ';' as a", "--data-dir", str(small_warehouse), "--format", "csv"]) == 0
-    assert capsys.readouterr().err == ""
+    assert captured.out == ""
+    assert captured.err.startswith("newsetl: not allowed: ") and refusal in captured.err and len(captured.err.splitlines()) == 1
+    assert sorted(p.relative_to(small_warehouse) for p in small_warehouse.rglob("*")) == before
+    assert list(tmp.iterdir()) == []
+    assert main(["sql", "select count(*) as n from documents", "--data-dir", str(small_warehouse), "--format", "csv"]) == 0
+    assert capsys.readouterr().out == "n\n2\n"
+
+
+def test_sql_reads_the_data_dirs_own_files(small_warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    parts = f"{small_warehouse}/lake/documents/**/*.parquet"
+    assert main(["sql", f"select count(*) as n from read_parquet('{parts}')", "--data-dir", str(small_warehouse), "--format", "csv"]) == 0
+    assert capsys.readouterr().out == "n\n2\n"
+    assert main(["sql", "describe documents", "--data-dir", str(small_warehouse), "--format", "csv"]) == 0
+    assert "doc_id,VARCHAR" in capsys.readouterr().out
+
+
+def test_sql_output_ends_quietly_when_the_reader_stops(small_warehouse: Path) -> None:
+    # Ten billion rows: the first lines arrive at once (results stream), and closing the pipe,
+    # as `| head` does, ends the command without a traceback.
+    command = [sys.executable, "-m", "flows.cli", "sql", "select range as i from range(10000000000)", "--data-dir", str(small_warehouse), "--format", "csv"]
+    import threading
+
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(60, process.kill)  # a command that never streams is stopped, and fails below
+    watchdog.start()
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        assert [process.stdout.readline() for _ in range(3)] == ["i\n", "0\n", "1\n"]
+        process.stdout.close()
+        assert process.wait(timeout=60) == 0
+        assert process.stderr.read() == ""
+    finally:
+        watchdog.cancel()
+        process.kill()
+
+
+def test_ctrl_c_stops_a_running_query(small_warehouse: Path) -> None:
+    import signal
+    import time
+
+    endless = "select count(*) from range(1000000) a, range(1000000) b where a.range + b.range = 7"  # hours of work
+    command = [sys.executable, "-m", "flows.cli", "sql", endless, "--data-dir", str(small_warehouse)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)  # started, and into the query
+    assert process.poll() is None
+    process.send_signal(signal.SIGINT)
+    try:
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert err == "newsetl: interrupted; the query was stopped\n" and out == ""
 
 
 def test_a_wrong_query_prints_duckdbs_error_and_exits_non_zero(small_warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -204,9 +289,9 @@ def test_help_teaches_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
         assert word in out
 
 
-def test_format_table_cuts_long_cells() -> None:
-    text = format_table(["a"], [("x" * 100,)], max_width=10)
-    assert "xxxxxxxxx…" in text
+def test_the_table_cuts_long_cells(small_warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sql", "select repeat('x', 100) as a", "--data-dir", str(small_warehouse)]) == 0
+    assert "x" * 59 + "…" in capsys.readouterr().out.splitlines()[2]
 
 
 @pytest.mark.parametrize(

@@ -147,11 +147,6 @@ def test_a_write_leaves_no_temporary_file_and_replaces_a_same_named_file(lake: L
     assert len(os.listdir(lake.snapshots)) == 1
 
 
-def test_query_is_read_only(lake: Lake) -> None:
-    with pytest.raises(duckdb.Error, match="read-only"):
-        query(lake.data_dir, "create table t as select 1")
-
-
 def test_query_without_a_warehouse_says_how_to_make_one(tmp_path: Path) -> None:
     with pytest.raises(WarehouseMissing, match="newsetl run"):
         query(tmp_path, "select 1")

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import duckdb
 
 from schemas import TABLES
 from warehouse.lake import Lake
+
+T = TypeVar("T")
 
 VIEWS_DIR = Path(__file__).parent / "views"
 DATABASE_FILE = "warehouse.duckdb"
@@ -124,28 +129,111 @@ class QueryResult:
     rows: list[tuple[Any, ...]]
 
 
-def query(data_dir: Path, sql: str) -> QueryResult:
-    """Run `sql` on a read-only connection to the data dir's warehouse.
+class QueryRefused(ValueError):
+    """The query is not one select, or reaches outside the data dir: one line saying what is not
+    allowed."""
+
+
+class Selection:
+    """The result of one select, read `batches` of rows at a time so that any number of rows
+    passes through bounded memory. Each call into DuckDB can be interrupted (Ctrl-C)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, cursor: duckdb.DuckDBPyConnection, root: Path) -> None:
+        self._con, self._cursor, self._root = con, cursor, root
+        self.columns: list[str] = [d[0] for d in cursor.description] if cursor.description else []
+
+    def batches(self, size: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        while rows := _interruptible(self._con, lambda: self._cursor.fetchmany(size), self._root):
+            yield rows
+
+
+@contextmanager
+def select(data_dir: Path, sql: str) -> Iterator[Selection]:
+    """Run one select on a read-only connection to the data dir's warehouse that reads no file
+    outside the data dir, installs and loads no extension and cannot be reconfigured.
 
     Raises:
         WarehouseMissing: there is no warehouse.duckdb in `data_dir` (no run has loaded it).
+        QueryRefused: `sql` is not one select (or with ... select), or reads outside the data dir.
         duckdb.Error: the query is wrong; the message is DuckDB's.
+        KeyboardInterrupt: the query was interrupted; DuckDB stopped it.
     """
+    check_select(sql)
     path = database_path(data_dir)
     if not path.exists():
         raise WarehouseMissing(f"no warehouse at {path}: run `newsetl run --data-dir {data_dir}` first")
+    root = Path(data_dir).resolve()
+    with _read_only(path, root) as con:
+        cursor = _interruptible(con, lambda: con.execute(sql), root)
+        yield Selection(con, cursor, root)
+
+
+def query(data_dir: Path, sql: str) -> QueryResult:
+    """`select`'s result with all its rows."""
+    with select(data_dir, sql) as result:
+        return QueryResult(columns=result.columns, rows=[row for rows in result.batches() for row in rows])
+
+
+def check_select(sql: str) -> None:
+    """Refuse anything but one select statement (DuckDB's parser says which kind each is)."""
+    statements = duckdb.extract_statements(sql)
+    if len(statements) != 1:
+        raise QueryRefused(f"not allowed: {len(statements) or 'no'} statements; newsetl sql runs one select at a time")
+    kind = statements[0].type
+    if kind != duckdb.StatementType.SELECT:
+        raise QueryRefused(
+            f"not allowed: a {kind.name.lower()} statement; newsetl sql runs only select queries "
+            "(the lake changes only through newsetl run, compact and resolve)"
+        )
+
+
+def _read_only(path: Path, root: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection whose queries may read files under `root` only (the views read the
+    lake there), with extensions neither installed nor loaded on demand, and its settings locked."""
+    config: dict[str, Any] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     for attempt in range(_OPEN_ATTEMPTS):
         try:
-            con = duckdb.connect(str(path), read_only=True)
+            con = duckdb.connect(str(path), read_only=True, config=config)
             break
         except duckdb.IOException as error:  # a tool holding a read-write connection: wait briefly
             if "lock" not in str(error).lower() or attempt == _OPEN_ATTEMPTS - 1:
                 raise
             time.sleep(0.1 * (attempt + 1))
-    with con:
-        cursor = con.execute(sql)
-        columns = [d[0] for d in cursor.description] if cursor.description else []
-        return QueryResult(columns=columns, rows=cursor.fetchall())
+    con.execute("set allowed_directories = $dirs", {"dirs": [str(root) + os.sep]})
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+    return con
+
+
+def _interruptible(con: duckdb.DuckDBPyConnection, call: Callable[[], T], root: Path) -> T:
+    """`call()` (a DuckDB call) in a thread, so that Ctrl-C in this one interrupts it: DuckDB
+    does not look at Python's signals while it runs a query."""
+    done = threading.Event()
+    outcome: list[Any] = []
+
+    def work() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as error:  # handed to the caller's thread
+            outcome.append(error)
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="duckdb-query", daemon=True).start()
+    try:
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        con.interrupt()
+        done.wait(5)
+        raise
+    result = outcome[0]
+    if isinstance(result, duckdb.PermissionException):
+        what = str(result).removeprefix("Permission Error: ").split(" - ")[0].split("\n")[0]
+        raise QueryRefused(f"not allowed: {what}; newsetl sql reads only files under the data dir {root}") from None
+    if isinstance(result, BaseException):
+        raise result
+    return cast(T, result)
 
 
 _OPEN_ATTEMPTS = 20
