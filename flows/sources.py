@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import stat
 import zlib
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from schemas import QuarantineReason, Stage
@@ -21,7 +23,8 @@ def discover(inputs: Sequence[str | Path]) -> list[str]:
 
     Folders are walked recursively, following symbolic links to folders but never entering a
     folder twice (link loops); symbolic links to files are listed under their own path, and
-    broken links are listed too (extract quarantines them as unreadable). Order is sorted and
+    broken links, named pipes, sockets and devices are listed too (extract quarantines them,
+    without opening them). Order is sorted and
     stable; a path found twice is listed once.
 
     Raises:
@@ -74,10 +77,7 @@ def _walk(root: Path) -> Iterable[str]:
             continue
         seen.add((stat.st_dev, stat.st_ino))
         dirnames.sort()
-        for name in filenames:
-            path = os.path.join(folder, name)
-            if os.path.isfile(path) or os.path.islink(path):
-                out.append(path)
+        out.extend(os.path.join(folder, name) for name in filenames)  # pipes and devices too: extract says why not
     return sorted(out)
 
 
@@ -104,6 +104,8 @@ def read_document(path: str, *, max_bytes: int) -> RawDoc | Rejection:
 
 
 _WARC_SUFFIXES = (".warc", ".warc.gz")
+_KINDS = {stat.S_IFIFO: "a named pipe (FIFO)", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
+          stat.S_IFBLK: "a block device", stat.S_IFDIR: "a folder"}
 
 
 def _is_warc(path: str) -> bool:
@@ -144,10 +146,35 @@ def _gzip_is_complete(path: str) -> bool:
     return not in_member
 
 
+def source_name(path: str) -> str:
+    """The path as the tables keep it: as found, or, when the file system's name is not valid
+    UTF-8, with its undecodable bytes written as escapes (caf\\xe9.txt), so nothing is lost."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+
+
 def read_documents(path: str, *, max_bytes: int) -> list[RawDoc | Rejection]:
     """Read one input file into its documents: one for a text, HTML or gzip file, one per HTML
     response record for a WARC archive (`.warc`, `.warc.gz`), each with the record's target URL
-    as its source. In a WARC the size limit applies to each record, not to the archive."""
+    as its source. In a WARC the size limit applies to each record, not to the archive. Only a
+    regular file is opened: a named pipe would block the run, a device never end."""
+    name = source_name(path)
+    if name != path:
+        return [replace(r, source_path=name) if r.source_path == path else r for r in _read_documents(path, max_bytes=max_bytes)]
+    return _read_documents(path, max_bytes=max_bytes)
+
+
+def _read_documents(path: str, *, max_bytes: int) -> list[RawDoc | Rejection]:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = stat.S_IFREG  # read_document says why it cannot be read
+    if not stat.S_ISREG(mode):
+        kind = _KINDS.get(stat.S_IFMT(mode), "not a file")
+        return [Rejection(path, Stage.EXTRACT, QuarantineReason.NOT_A_REGULAR_FILE, f"{kind}, not a regular file: not opened")]
     if not _is_warc(path):
         return [read_document(path, max_bytes=max_bytes)]
     from warcio.archiveiterator import ArchiveIterator

@@ -107,7 +107,7 @@ FURNITURE_PATTERN: Final[str] = (
 )
 
 #: Encodings the extract stage decodes from.
-ENCODINGS: Final[list[str]] = ["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"]
+ENCODINGS: Final[list[str]] = ["utf-8", "utf-8-repaired", "utf-8-sig", "utf-16", "cp1252", "latin-1"]
 
 CONTRACT: Final[Mapping[Stage, tuple[Expectation, ...]]] = {
     Stage.EXTRACT: (

@@ -24,6 +24,7 @@ class QuarantineReason(StrEnum):
     """Why a document was set aside instead of loaded (`quarantine.reason`)."""
 
     UNREADABLE = "unreadable"  # the file could not be opened or read (permissions, broken link)
+    NOT_A_REGULAR_FILE = "not_a_regular_file"  # a named pipe, socket or device: never opened
     TOO_LARGE = "too_large"  # above the configured size limit
     EMPTY = "empty"  # zero bytes or only whitespace
     BINARY = "binary"  # not text: control bytes, NULs

@@ -54,7 +54,7 @@ DOCUMENTS: Final[pa.Schema] = pa.schema(
         _field("body", pa.string(), "cleaned article body, paragraphs separated by a blank line"),
         _field("n_chars_raw", pa.int64(), "characters in the decoded input"),
         _field("n_chars_body", pa.int64(), "characters in body"),
-        _field("encoding", pa.string(), "encoding the input was decoded from"),
+        _field("encoding", pa.string(), "encoding the input was decoded from; utf-8-repaired: UTF-8 with a few invalid bytes, each replaced by U+FFFD"),
         _field("language", pa.string(), "ISO 639-1 language of the body (py3langid); only 'en' is annotated"),
         _field("run_id", pa.string(), "run that loaded the document"),
         _field("ingested_at", _UTC, "when the run loaded the document (UTC)"),

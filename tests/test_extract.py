@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.sources import InputNotFound, discover, read_document
+from flows.sources import InputNotFound, discover, read_document, read_documents
 from schemas import QuarantineReason, Stage
-from transforms.extract import content_id, extract_document
+from transforms.extract import content_id, decode_bytes, extract_document
 from transforms.records import RawDoc, Rejection
 
 ARTICLE = "Rain in Spain\n\nThe rain in Spain falls mainly on the plain, forecasters said on Tuesday.\n"
@@ -108,3 +108,22 @@ def test_read_document_rejects_too_large_and_unreadable_files(tmp_path: Path) ->
     os.symlink(tmp_path / "missing.txt", tmp_path / "broken.txt")
     result = read_document(str(tmp_path / "broken.txt"), max_bytes=1024)
     assert isinstance(result, Rejection) and result.reason is QuarantineReason.UNREADABLE
+
+
+def test_a_named_pipe_given_as_input_is_quarantined_without_being_opened(tmp_path: Path) -> None:
+    import threading
+
+    pipe = tmp_path / "feed"
+    os.mkfifo(pipe)
+    results: list[object] = []
+    reader = threading.Thread(target=lambda: results.extend(read_documents(str(pipe), max_bytes=1000)), daemon=True)
+    reader.start()
+    reader.join(10)  # opening a pipe with no writer blocks forever
+    assert not reader.is_alive(), "read_documents opened the pipe"
+    assert [(r.reason, r.detail) for r in results] == [(QuarantineReason.NOT_A_REGULAR_FILE, "a named pipe (FIFO), not a regular file: not opened")]  # type: ignore[attr-defined]
+
+
+def test_utf8_with_a_stray_byte_is_repaired_not_read_as_latin1() -> None:
+    text, encoding = decode_bytes("Café rents rose to £2,000.".encode() + b" \xff end")
+    assert (text, encoding) == ("Café rents rose to £2,000. \ufffd end", "utf-8-repaired")
+    assert decode_bytes("Caf\u00e9 \u00a32,000".encode("cp1252")) == ("Café £2,000", "cp1252")  # no valid UTF-8: another encoding

@@ -12,6 +12,7 @@ import spacy
 
 from flows.cli import main
 from flows.settings import SAMPLE_CORPUS
+from flows.sources import source_name
 from warehouse.duck import query
 
 PARAGRAPH = (
@@ -61,6 +62,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     (inputs / "report.pdf").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n")
     (inputs / "french.txt").write_text(FRENCH, encoding="utf-8")
     (inputs / "name with spaces ü é £.txt").write_text(_article("Shares climb", "Shares in London climbed to a two-month high, led by mining and energy companies."), encoding="utf-8")
+    (inputs / "stray-byte.txt").write_bytes(_article("Café rents", "Rents rose to £2,000 a month STRAY in the centre.").encode().replace(b"STRAY", b"\xff"))
+    os.mkfifo(inputs / "pipe")  # a writer may never come: opening it would block the run
+    (Path(os.fsdecode(bytes(inputs) + b"/caf\xe9-latin1-name.txt"))).write_text(_article("Wine exports", "French wine exports fell for the first time in a decade as demand from China weakened."), encoding="utf-8")
     with open(inputs / "huge.txt", "wb") as handle:  # 80 MB, sparse: rejected by size before it is read
         handle.truncate(80 * 1024 * 1024)
     data_dir = root / "data"
@@ -70,11 +74,11 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_every_file_is_in_documents_or_quarantine(hostile: tuple[Path, Path]) -> None:
     inputs, data_dir = hostile
-    files = sorted(str(p) for p in inputs.iterdir())
+    files = sorted(source_name(str(p)) for p in inputs.iterdir())  # a name that is not UTF-8 kept with escapes
     loaded = [row[0] for row in _rows(data_dir, "select source_path from documents")]
     quarantined = [row[0] for row in _rows(data_dir, "select source_path from quarantine")]
     assert sorted(loaded + quarantined) == files
-    assert len(files) == 17
+    assert len(files) == 20
 
 
 @pytest.mark.parametrize(
@@ -88,6 +92,7 @@ def test_every_file_is_in_documents_or_quarantine(hostile: tuple[Path, Path]) ->
         ("truncated.txt.gz", "unreadable"),
         ("report.pdf", "unsupported_format"),
         ("huge.txt", "too_large"),
+        ("pipe", "not_a_regular_file"),
     ],
 )
 def test_rejected_files_carry_their_reason_and_a_detail(hostile: tuple[Path, Path], name: str, reason: str) -> None:
@@ -105,6 +110,8 @@ def test_rejected_files_carry_their_reason_and_a_detail(hostile: tuple[Path, Pat
         ("nul.txt", "utf-8", "Gold was steady"),
         ("name with spaces ü é £.txt", "utf-8", "Shares in London"),
         ("good.txt", "utf-8", "The central bank raised"),
+        ("stray-byte.txt", "utf-8-repaired", "Rents rose to £2,000 a month \ufffd in the centre."),
+        ("caf\\xe9-latin1-name.txt", "utf-8", "(Wine exports)"),
     ],
 )
 def test_readable_files_are_loaded_intact(hostile: tuple[Path, Path], name: str, encoding: str, fragment: str) -> None:
@@ -131,7 +138,7 @@ def test_a_non_english_article_is_loaded_flagged_and_not_annotated(hostile: tupl
     assert [row[1] for row in doc] == ["fr"]
     assert _rows(data_dir, f"select count(*) from mentions where doc_id = '{doc[0][0]}'") == [(0,)]
     english = _rows(data_dir, "select count(*) from documents where language = 'en' and duplicate_of is null")[0][0]
-    assert english == 6
+    assert english == 8
 
 
 def test_the_bbc_latin1_article_loads_with_its_pound_sign(shared: Path, tmp_path: Path) -> None:

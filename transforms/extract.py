@@ -59,7 +59,9 @@ def control_char_ratio(text: str) -> float:
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Decode bytes to text, trying in order: a BOM's encoding, UTF-8, Windows-1252, Latin-1.
+    """Decode bytes to text, trying in order: a BOM's encoding, UTF-8, UTF-8 with its invalid
+    bytes replaced (when its valid non-ASCII characters are at least as many: "utf-8-repaired"),
+    Windows-1252, Latin-1.
 
     Returns (text, encoding). Latin-1 decodes any byte string, so this never fails; whether the
     result is text is `control_char_ratio`'s call.
@@ -72,6 +74,10 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    text = data.decode("utf-8", errors="replace")
+    n_invalid = text.count("\ufffd") - data.count("\ufffd".encode())
+    if sum(1 for ch in text if ord(ch) > 127) - text.count("\ufffd") >= n_invalid:
+        return text, "utf-8-repaired"  # UTF-8 with a stray byte or two, not another encoding
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
