@@ -390,3 +390,13 @@ def test_a_usage_error_argparse_finds_exits_1_as_documented(argv: list[str], cap
         main(argv)
     assert exited.value.code == 1
     assert "error:" in capsys.readouterr().err
+
+
+def test_a_moved_data_dir_is_queried_where_it_is_now(small_warehouse: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    moved = tmp_path_factory.mktemp("elsewhere") / "data"
+    shutil.copytree(small_warehouse, moved, symlinks=True)
+    shutil.rmtree(small_warehouse)
+    assert main(["sql", "select doc_id from documents order by doc_id", "--data-dir", str(moved), "--format", "csv"]) == 0
+    assert capsys.readouterr().out == "doc_id\nd1\nd2\n"

@@ -43,8 +43,11 @@ def view_files() -> dict[str, Path]:
 def view_sql(name: str, lake_root: Path) -> str:
     """The CREATE VIEW statement of one view, for a lake at `lake_root` (the link itself is kept,
     not resolved, so the views follow each new snapshot)."""
-    literal = str(lake_root.parent.resolve() / lake_root.name).replace("'", "''")
-    return view_files()[name].read_text(encoding="utf-8").replace("{{lake}}", literal)
+    return view_files()[name].read_text(encoding="utf-8").replace("{{lake}}", _lake_path(lake_root).replace("'", "''"))
+
+
+def _lake_path(lake_root: Path) -> str:
+    return str(lake_root.parent.resolve() / lake_root.name)
 
 
 def database_path(data_dir: Path) -> Path:
@@ -163,6 +166,8 @@ def select(data_dir: Path, sql: str) -> Iterator[Selection]:
     if not path.exists():
         raise WarehouseMissing(f"no warehouse at {path}: run `newsetl run --data-dir {data_dir}` first")
     root = Path(data_dir).resolve()
+    if _moved(path, Lake(root)):
+        refresh_views(Lake(root))  # the views name the lake by its absolute path: point them at where it is now
     with _read_only(path, root) as con:
         cursor = _interruptible(con, lambda: con.execute(sql), root)
         yield Selection(con, cursor, root)
@@ -185,6 +190,18 @@ def check_select(sql: str) -> None:
             f"not allowed: a {kind.name.lower()} statement; newsetl sql runs only select queries "
             "(the lake changes only through newsetl run, compact and resolve)"
         )
+
+
+def _moved(path: Path, lake: Lake) -> bool:
+    """Whether the database's views read a lake at another path (the data dir was moved or
+    copied since they were built)."""
+    here = _lake_path(lake.root) + "/"
+    with duckdb.connect(str(path), read_only=True) as con:
+        (n_views, n_here), = con.execute(
+            "select count(*), count(*) filter (where contains(sql, $here)) from duckdb_views() where not internal and contains(sql, 'read_parquet')",
+            {"here": here},
+        ).fetchall()
+    return bool(n_views > 0 and n_here == 0)
 
 
 def _read_only(path: Path, root: Path) -> duckdb.DuckDBPyConnection:
