@@ -18,6 +18,7 @@ run: $(STAMP)
 
 test: $(STAMP) browser
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
 # The data-quality report is checked in a real headless browser: install Debian's chromium
