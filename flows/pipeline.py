@@ -370,8 +370,8 @@ def resolve_keys(data_dir: str, keys: dict[str, KeyStats], rules: AliasRules) ->
     entity_of = resolve_run(keys, known, rules=rules)
     new = set(keys) - set(known)
     get_run_logger().info(
-        "resolve: %d keys (%d new to the lake), %d known keys read -> %d entities",
-        len(keys), len(new), len(known), len(set(entity_of.values())),
+        "resolve: the run's %d keys (%d new to the lake) -> %d entities, against %d keys of the lake read",
+        len(keys), len(new), len({entity_of[key] for key in keys}), len(known),
     )
     return entity_of, new
 
@@ -611,7 +611,7 @@ class _Run:
                 raise  # the commit itself failed (or was interrupted): the lake is as before the run
             self.fail(error)
             raise
-        self.logger.info("run %s completed: %s", summary.run_id, {k: v for k, v in asdict(summary).items() if k.startswith("n_")})
+        self.logger.info("run completed: %s (run %s)", {k: v for k, v in asdict(summary).items() if k.startswith("n_")}, summary.run_id)
         return summary
 
     def load_chunk(self, number: int, paths: list[str], *, of: int) -> None:

@@ -9,6 +9,7 @@ context; every result becomes a `dq_results` row, and a failed critical expectat
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -87,6 +88,8 @@ def _new_context(project_root: str | None) -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    # That module sets its own logger to INFO, which prints where each temporary docs folder goes.
+    logging.getLogger(ProgressBarsConfig.__module__).setLevel(logging.WARNING)
     context: Any
     if project_root:
         context = gx.get_context(mode="file", project_root_dir=project_root)

@@ -198,6 +198,11 @@ def test_a_run_as_a_process_exits_with_its_status_after_its_exit_handlers(tmp_pa
     assert not left, "the temporary Prefect server outlived the run"
     assert process.returncode == 0, err
     assert "loaded       5" in out and out.rstrip().splitlines()[-1].startswith("  report")  # the last line: the output is whole
+    # Quiet by default: a first line before the slow start, progress, no line per task, no link
+    # to the temporary server (gone once the run ends).
+    assert err.splitlines()[0] == "newsetl: starting Prefect and loading the model..."
+    assert "annotate [" in err
+    assert "Finished in state" not in err and "View at" not in err and "Task run" not in err
     # The server booted without registering Prefect's block types (`TEMPORARY_SERVER_BOOT`),
     # and the run needed none: its database, new with this PREFECT_HOME, has none.
     import sqlite3
@@ -287,6 +292,19 @@ def test_help_teaches_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for word in ("run", "sql", "clean", "examples:", "NEWSETL_DATA_DIR", "quarantine"):
         assert word in out
+    listed = [line.split()[0] for line in out.splitlines() if line.startswith("    ") and not line.startswith("     ")]
+    assert listed[:7] == ["run", "sql", "serve", "report", "compact", "resolve", "clean"]
+    assert out.index("    run ") < out.index("examples:") and len(out[: out.index("    run ")].splitlines()) < 15  # commands come first
+
+
+def test_serve_takes_the_options_of_the_runs_it_schedules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--max-quarantined", "--aliases", "--chunk-size", "--min-body-chars", "--model"):
+        assert option in out
+    assert main(["serve", "--cron", "0 * * * *", "--max-quarantined", "1.5", "--data-dir", str(tmp_path)]) == 1
+    assert "fraction from 0 to 1" in capsys.readouterr().err
 
 
 def test_the_table_cuts_long_cells(small_warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -400,3 +418,13 @@ def test_a_moved_data_dir_is_queried_where_it_is_now(small_warehouse: Path, tmp_
     shutil.rmtree(small_warehouse)
     assert main(["sql", "select doc_id from documents order by doc_id", "--data-dir", str(moved), "--format", "csv"]) == 0
     assert capsys.readouterr().out == "doc_id\nd1\nd2\n"
+
+
+def test_verbose_logs_every_task(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL")}
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--verbose", "--data-dir", str(tmp_path / "data")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Task run 'annotate-" in done.stderr and "Finished in state Completed()" in done.stderr
