@@ -546,13 +546,18 @@ def _serve(args: argparse.Namespace) -> int:
         except ServerNotStarted as error:
             print(f"newsetl: {error}", file=sys.stderr)
             return EXIT_ERROR
-        os.environ["PREFECT_API_URL"] = api_url
+        os.environ["PREFECT_API_URL"] = api_url  # for the processes of the served runs
         print(f"newsetl: Prefect UI at {api_url.removesuffix('/api')}", file=sys.stderr)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    # The options given (checked above); the others stay unset, so each run takes its defaults then.
+    options = {name: getattr(args, name) for name in ("batch_size", "chunk_size", "max_file_mb", "min_body_chars", "max_quarantined")}
+    aliases = str(Path(args.aliases).resolve()) if args.aliases else None
     try:
-        # The options given (checked above); the others stay unset, so each run takes its defaults then.
-        options = {name: getattr(args, name) for name in ("batch_size", "chunk_size", "max_file_mb", "min_body_chars", "max_quarantined")}
-        aliases = str(Path(args.aliases).resolve()) if args.aliases else None
-        serve({"inputs": inputs, "data_dir": str(data_dir), "model": settings.model, **options, "aliases": aliases}, cron=args.cron)
+        # Prefect read its settings when the cron check imported it: without this it would serve
+        # against a temporary server of its own, which runs no schedules.
+        with temporary_settings(updates={PREFECT_API_URL: os.environ["PREFECT_API_URL"]}):
+            serve({"inputs": inputs, "data_dir": str(data_dir), "model": settings.model, **options, "aliases": aliases}, cron=args.cron)
     except KeyboardInterrupt:
         pass
     finally:

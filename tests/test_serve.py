@@ -143,3 +143,33 @@ def test_clients_of_the_temporary_server_load_a_one_certificate_bundle_unless_th
     if not user_bundle:
         assert ssl.create_default_context(cafile=expected).cert_store_stats()["x509_ca"] == 1
         assert ssl.create_default_context(cafile=certifi.where()).cert_store_stats()["x509_ca"] > 100
+
+
+def test_serve_without_a_server_starts_one_and_stops_it_on_ctrl_c(tmp_path: Path) -> None:
+    # The README's first recipe: no PREFECT_API_URL. One Prefect server (its own, which runs
+    # schedules), not a temporary one beside it, and Ctrl-C ends it all cleanly.
+    import psutil
+
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        serving = subprocess.Popen([str(BIN / "newsetl"), "serve", str(SAMPLE_CORPUS), "--cron", "0 0 1 1 *", "--data-dir", str(tmp_path / "data")],
+                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while "is being served" not in log_path.read_text():
+            assert serving.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(1)
+        tree = psutil.Process(serving.pid).children(recursive=True)
+        commands = [" ".join(p.cmdline()) for p in tree]
+        assert sum("prefect server start" in c for c in commands) == 1, commands
+        assert not any("prefect.server.api.server:create_app" in c for c in commands), "a temporary server was started too"
+        serving.send_signal(signal.SIGINT)
+        assert serving.wait(timeout=30) == 0
+        _, alive = psutil.wait_procs(tree, timeout=10)
+        assert not alive, [p.cmdline() for p in alive]
+    finally:
+        serving.kill()
+    output = log_path.read_text()
+    assert "ephemeral" not in output and "temporary server" not in output and "Traceback" not in output, output
