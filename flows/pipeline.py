@@ -602,7 +602,8 @@ class _Run:
             summary.status = RunStatus.COMPLETED.value
             with _timed(summary, "load"):
                 tables: dict[str, list[Row]] = {name: [] for name in TABLES}  # every table exists, so every view does
-                tables.update(dq_results=with_lineage(self.dq_rows, self.lineage), runs=[self.run_row()])
+                checked = self.dq_rows if summary.n_skipped < summary.n_input else []  # a re-run checked nothing new: no rows
+                tables.update(dq_results=with_lineage(checked, self.lineage), runs=[self.run_row()])
                 publish(self.data_dir, summary.run_id, self.parts, _quoted(tables), self.started_at.date())
             with _timed(summary, "quality"):
                 build_data_docs(self.data_dir, summary.run_id)

@@ -76,7 +76,7 @@ def test_every_expectation_of_every_stage_is_recorded_and_critical_ones_passed(l
 
 
 def test_a_rerun_adds_no_rows(loaded: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    tables = ["documents", "sentences", "mentions", "entities", "sentence_entities", "removed_lines", "quarantine"]
+    tables = ["documents", "sentences", "mentions", "entities", "sentence_entities", "removed_lines", "quarantine", "dq_results"]
     before = {t: _one(loaded, f"select count(*) from {t}") for t in tables}
     capsys.readouterr()
     assert main(["run", "--data-dir", str(loaded)]) == 0

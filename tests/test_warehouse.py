@@ -371,3 +371,13 @@ def test_the_lake_gives_a_run_the_known_keys_the_in_memory_index_gives(tmp_path:
                      for row in known_keys(lake, probe, blocks)}
         in_memory = {k: (eid, s.n_mentions, dict(s.labels), s.short_forms) for k, (eid, s) in index.known(probe).items()}
         assert from_lake == in_memory, probe
+
+
+def test_the_database_opens_in_duckdb_15_shells_and_drivers(lake: Lake) -> None:
+    # The duckdb-cli package on the registry is DuckDB 1.5, which reads storage versions 64 to 68
+    # (its own error message) and refuses DuckDB 2's format. The header holds the version after
+    # an 8-byte checksum and the magic bytes "DUCK".
+    refresh_views(lake)
+    header = (lake.data_dir / "warehouse.duckdb").read_bytes()[:20]
+    assert header[8:12] == b"DUCK"
+    assert 64 <= int.from_bytes(header[12:20], "little") <= 68

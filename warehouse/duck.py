@@ -27,6 +27,9 @@ from warehouse.lake import Lake
 T = TypeVar("T")
 
 VIEWS_DIR = Path(__file__).parent / "views"
+#: The oldest DuckDB whose command-line shell or drivers (a BI tool's) can open the database: the
+#: duckdb-cli package on the registry is 1.5, and a file in DuckDB 2's own format is unreadable there.
+STORAGE_COMPATIBILITY = "v1.5.0"
 DATABASE_FILE = "warehouse.duckdb"
 
 
@@ -72,7 +75,7 @@ def refresh_views(lake: Lake) -> list[str]:
     created = []
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with duckdb.connect(str(tmp)) as con:
+        with duckdb.connect(str(tmp), config={"storage_compatibility_version": STORAGE_COMPATIBILITY}) as con:
             for name in view_files():
                 if name in tables:
                     con.execute(view_sql(name, lake.root))
@@ -103,7 +106,7 @@ def refresh_views(lake: Lake) -> list[str]:
 def _fingerprint(tables: list[str], lake_root: Path) -> str:
     """What the views are built from: the view files over this lake, the tables that have files
     and their schemas, and DuckDB's version."""
-    digest = hashlib.sha256(duckdb.__version__.encode())
+    digest = hashlib.sha256(f"{duckdb.__version__} {STORAGE_COMPATIBILITY}".encode())
     for name in view_files():
         digest.update(view_sql(name, lake_root).encode())
     for name in tables:
