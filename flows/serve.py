@@ -130,8 +130,7 @@ def start_api(*, timeout: float = 120) -> Api:
     With no API configured in Prefect's settings, start the temporary server the way Prefect
     does (uvicorn over `prefect.server.api.server:create_app` on 127.0.0.1, UI off) and export
     PREFECT_API_URL, which worker processes (a process pool, local Dask workers) inherit: each
-    would boot a server of its own otherwise. Its clients load a one-certificate CA bundle
-    (`NO_CA_BUNDLE`) rather than certifi's. With a configured server, check that it answers.
+    would boot a server of its own otherwise. With a configured server, check that it answers.
     Call `Api.wait` before running a flow; the server stops when the process exits.
 
     Without PREFECT_API_URL in the environment the server starts before Prefect is imported
@@ -157,8 +156,6 @@ def start_api(*, timeout: float = 120) -> Api:
     else:
         assert api.url is not None
         api.export("PREFECT_API_URL", api.url)
-        if not os.environ.get("PREFECT_API_SSL_CERT_FILE"):
-            api.export("PREFECT_API_SSL_CERT_FILE", str(NO_CA_BUNDLE))
         _refresh_prefect_settings()
         # At exit, after Prefect's log and event workers have flushed (they drain on threading's
         # exit hook, which runs before atexit's).
@@ -175,18 +172,6 @@ def start_api(*, timeout: float = 120) -> Api:
         api._ready = threading.Thread(target=check_started, name="newsetl-api", daemon=True)
     api._ready.start()
     return api
-
-
-#: The CA bundle Prefect's API clients load while a command runs against its temporary server:
-#: one self-signed certificate whose key was discarded when it was made, so it vouches for
-#: nothing. That server speaks plain HTTP on loopback, where no certificate is ever checked, but
-#: Prefect 3.8 builds a verifying SSL context for each API client whatever the URL's scheme,
-#: loading every CA in certifi's bundle (117 of them: 33 ms of CPU each time on this project's
-#: 2-core machine; OpenSSL 3 parses them slowly, CPython issue 95031). A task on a pool or Dask
-#: worker makes two such clients (PrefectHQ/prefect pull request 19106, open, would let them
-#: share one context); with this bundle each context takes 0.7 ms. A PREFECT_API_SSL_CERT_FILE
-#: set in the environment is left as it is.
-NO_CA_BUNDLE = Path(__file__).with_name("no-ca.pem")
 
 
 #: The temporary server skips registering Prefect's block types in its database as it boots.
