@@ -11,17 +11,16 @@ import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
-    from flows.serve import Api
-    from flows.warmup import LocalDask
+    from flows.runtime.localdask import LocalDask
+    from flows.runtime.server import Api
 
 from flows.settings import ENVIRONMENT, SAMPLE_CORPUS, Settings, SettingsError
-from flows.warmup import end_process
+from flows.runtime.warmup import end_process
 
 # Prefect and great_expectations read these at import; there is no network to report to.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -256,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from flows.sources import InputNotFound, check_inputs, count_files
-    from flows.warmup import tune_allocator
+    from flows.runtime.warmup import tune_allocator
 
     tune_allocator()  # before any thread starts (see its docstring)
 
@@ -285,16 +284,16 @@ def _run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         print(f"newsetl: --workers must be at least 1, got {args.workers}", file=sys.stderr)
         return EXIT_ERROR
-    from flows.serve import start_api
+    from flows.runtime.server import start_api
 
     api = start_api()  # the temporary server boots while the rest is checked and imported
     cluster: LocalDask | None = None
     if args.dask and not args.dask_address:  # its workers start and warm up meanwhile, too
-        from flows.warmup import LocalDask
+        from flows.runtime.localdask import LocalDask
 
         cluster = LocalDask(workers=args.workers or cores, model=settings.model)
     elif processes > 1 and not args.dask_address:  # the pool's fork server warms up meanwhile
-        from flows.warmup import start_warm_fork_server
+        from flows.runtime.warmup import start_warm_fork_server
 
         start_warm_fork_server(settings.model)
     try:
@@ -325,13 +324,14 @@ def _run_flow(
         return EXIT_ERROR
 
     dask = bool(args.dask or args.dask_address)
-    from flows.warmup import warm_up
+    from flows.runtime.warmup import warm_up
 
     # The cores are shared three ways while the temporary Prefect server boots: the server, a
     # warm-up thread (great_expectations, and the model for in-process runs) and the imports here.
     warm_up(settings.model if processes == 1 and not dask else None)  # worker processes load their own
-    from flows.pipeline import dask_task_runner, etl_flow, process_task_runner
-    from flows.serve import ServerNotStarted
+    from flows.pipeline import etl_flow
+    from flows.runtime.runners import dask_task_runner, process_task_runner
+    from flows.runtime.server import ServerNotStarted, no_heartbeats_on
 
     try:
         api.wait()
@@ -359,7 +359,7 @@ def _run_flow(
     elif processes > 1:
         flow = etl_flow.with_options(task_runner=process_task_runner(workers=processes, model=settings.model))
     try:
-        with _no_heartbeats_on(api):
+        with no_heartbeats_on(api):
             summary = flow(
                 inputs,
                 data_dir=str(settings.data_dir),
@@ -414,25 +414,6 @@ def _quiet_flow_run(record: logging.LogRecord) -> bool:
     """Leave out the flow run's lines that say nothing the summary does not: its start, the
     link to a temporary server that is gone when the run ends, its end."""
     return not record.getMessage().startswith(_FLOW_RUN_CHATTER)
-
-
-@contextmanager
-def _no_heartbeats_on(api: "Api") -> Iterator[None]:
-    """No flow-run heartbeats while a run reports to the temporary server this process started.
-
-    Heartbeats let a lasting Prefect server mark a flow run as crashed when its process stops
-    sending them. The temporary server stops with this process, so it can never use them; and
-    ending a flow run waits for its heartbeat thread, which sleeps in steps of a second: from
-    the last task's end to the flow's return, 0.07 to 1.0 s with them and 0.05 to 0.08 s
-    without, in three runs each of the seed articles on this project's 2-core machine. With a
-    configured server (PREFECT_API_URL) they are left on."""
-    if api.process is None:
-        yield
-        return
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield
 
 
 def _sql(args: argparse.Namespace) -> int:
@@ -512,14 +493,15 @@ def _table_head(columns: list[str], widths: list[int]) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from flows.warmup import tune_allocator
+    from flows.runtime.warmup import tune_allocator
 
     tune_allocator()  # before any thread starts; the served runs are processes that inherit it
     from prefect.client.schemas.schedules import CronSchedule
     from pydantic import ValidationError
 
     from flows.nlp import ModelNotFound, check_model
-    from flows.serve import ServerNotStarted, serve, start_local_server
+    from flows.runtime.server import ServerNotStarted
+    from flows.serve import serve, start_local_server
     from flows.sources import InputNotFound, check_inputs
     from transforms.cron import cron_problem
 

@@ -36,6 +36,7 @@ from flows.nlp import model_version
 from flows.progress import StageProgress
 from flows.settings import Settings
 from flows.sources import discover
+from flows.runtime.pool import release_workers
 from flows.tasks import Opaque, annotate_batch, clean_batch, extract_batch
 from schemas import TABLES, RunStatus, Stage
 from transforms.checks import annotated_frame, documents_frame, extracted_frame, mentions_frame, quotes_frame, run_frame, sentences_frame
@@ -101,71 +102,6 @@ class RunSummary:
     @property
     def total_seconds(self) -> float:
         return sum(self.seconds.values())
-
-
-def dask_task_runner(address: str) -> Any:
-    """prefect-dask's DaskTaskRunner on the Dask cluster at `address`: an existing one
-    (`--dask-address`), or the local one the CLI started (`flows.warmup.LocalDask`)."""
-    from prefect_dask.task_runners import DaskTaskRunner
-
-    return DaskTaskRunner(address=address)
-
-
-def process_task_runner(*, workers: int, model: str) -> Any:
-    """Prefect's ProcessPoolTaskRunner with `workers` processes, forked from the warm fork server
-    (`flows.warmup.use_warm_fork_server`) where there is one: each starts with the spaCy pipeline
-    `model` and the cleaning models loaded once for all. Each also runs `warm_worker` as it starts
-    (all done already when forked; the whole start-up when spawned). The flow's process extracts
-    itself under this runner (`_extracts_here`): the first workers start with the
-    clean stage."""
-    from flows.warmup import use_warm_fork_server, warm_worker
-
-    runner = _ForkServerPool if use_warm_fork_server(model) else ProcessPoolTaskRunner
-    return runner(max_workers=workers, initializer=warm_worker, initargs=(model,))
-
-
-class _ForkServerPool(ProcessPoolTaskRunner):
-    """ProcessPoolTaskRunner whose processes come from multiprocessing's fork server. Prefect
-    3.8 takes its context in `__enter__` as `multiprocessing.get_context("spawn")`, with no
-    option; for that call only, its module's `multiprocessing` is one whose `get_context` gives
-    the fork server's (the workers still start clean: the fork server is a fresh process, not
-    this one). `duplicate()` keeps the class."""
-
-    def __enter__(self) -> Any:
-        import multiprocessing
-
-        import prefect.task_runners as module
-
-        module.multiprocessing = _ForkServerContexts(multiprocessing)  # type: ignore[attr-defined,assignment]
-        try:
-            return super().__enter__()
-        finally:
-            module.multiprocessing = multiprocessing  # type: ignore[attr-defined]
-
-
-class _ForkServerContexts:
-    """The `multiprocessing` module, but every context it hands out is the fork server's."""
-
-    def __init__(self, module: Any) -> None:
-        self._module = module
-
-    def get_context(self, method: str | None = None) -> Any:
-        return self._module.get_context("forkserver")
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._module, name)
-
-
-def release_workers() -> None:
-    """Stop the worker processes of the flow's process pool, once the last stage that runs on
-    them is done: each holds a spaCy pipeline (about 400 MiB) that the checks and the load, which
-    run in the flow's process, do not need. Other task runners are left as they are (threads hold
-    nothing of their own; a Dask cluster may be shared). Prefect's runner shuts the pool down
-    again as the flow ends, which is then a no-op."""
-    runner = _task_runner()
-    executor = getattr(runner, "_executor", None)  # Prefect 3.8 keeps its ProcessPoolExecutor here
-    if isinstance(runner, ProcessPoolTaskRunner) and executor is not None:
-        executor.shutdown(wait=True)
 
 
 def _lake(data_dir: str | Path) -> Lake:

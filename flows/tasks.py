@@ -5,7 +5,7 @@ Dask cluster on this machine, the flow calls the extract task in its own process
 
 They live in a module of their own, apart from the flow (`flows.pipeline`). A worker imports
 the flow's module all the same: each task arrives with its flow run's context, which names the
-flow (`flows.warmup.warm_worker` imports it before the first task).
+flow (`flows.runtime.warmup.warm_worker` imports it before the first task).
 """
 
 from __future__ import annotations

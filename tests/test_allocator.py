@@ -1,4 +1,4 @@
-"""glibc allocator tuning (`flows.warmup.tune_allocator`): each case runs in a fresh Python
+"""glibc allocator tuning (`flows.runtime.warmup.tune_allocator`): each case runs in a fresh Python
 process, since the settings last as long as the process that makes them."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from flows.warmup import ALLOCATOR_SETTINGS
+from flows.runtime.warmup import ALLOCATOR_SETTINGS
 
 #: Allocates and frees arrays of 0.25 to 8 MiB, as spaCy's batches do, and prints the page
 #: faults that took. With glibc's defaults most blocks are mapped from the kernel on allocation
@@ -30,7 +30,7 @@ CHURN = textwrap.dedent(
     print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
     """
 )
-TUNE = "from flows.warmup import tune_allocator; print(tune_allocator())\n"
+TUNE = "from flows.runtime.warmup import tune_allocator; print(tune_allocator())\n"
 
 glibc_only = pytest.mark.skipif(not (hasattr(os, "confstr") and "CS_GNU_LIBC_VERSION" in os.confstr_names), reason="glibc's allocator only")
 

@@ -366,8 +366,7 @@ def test_a_run_on_its_own_temporary_server_sends_no_heartbeats_and_one_on_a_last
     from prefect import flow
     from prefect.settings import get_current_settings
 
-    from flows.cli import _no_heartbeats_on
-    from flows.serve import Api
+    from flows.runtime.server import Api, no_heartbeats_on
 
     seen: list[int | None] = []
 
@@ -379,9 +378,9 @@ def test_a_run_on_its_own_temporary_server_sends_no_heartbeats_and_one_on_a_last
     assert configured is not None  # Prefect's default: heartbeats on
     temporary = Api(url="http://127.0.0.1:1/api", process=subprocess.Popen([sys.executable, "-c", "pass"]))
     temporary.process.wait()  # type: ignore[union-attr]
-    with _no_heartbeats_on(temporary):
+    with no_heartbeats_on(temporary):
         heartbeat_setting()
-    with _no_heartbeats_on(Api()):  # the server Prefect's settings name
+    with no_heartbeats_on(Api()):  # the server Prefect's settings name
         heartbeat_setting()
     assert seen == [None, configured]
     assert get_current_settings().flows.heartbeat_frequency == configured  # as it was afterwards

@@ -14,9 +14,9 @@ from distributed import Client
 from prefect import flow, task
 
 from flows.cli import main
-from flows.pipeline import process_task_runner
 from flows.settings import DEFAULT_MODEL
-from flows.warmup import LocalDask
+from flows.runtime.localdask import LocalDask
+from flows.runtime.runners import process_task_runner
 from warehouse.duck import query
 
 COMPARED = {
@@ -83,7 +83,7 @@ def test_the_local_cluster_starts_in_the_background_and_warms_its_workers_up() -
 def test_local_workers_run_no_statistical_profiler_and_their_bookkeeping_at_most_once_a_second() -> None:
     # Dask's profiler samples the running task's stack every 10 ms for a dashboard this cluster
     # does not have, and its event-loop tick, system monitor and memory monitors run every 20,
-    # 500 and 100 ms by default (see flows.warmup.WORKER_CONFIG); a default worker has them so.
+    # 500 and 100 ms by default (see flows.runtime.localdask.WORKER_CONFIG); a default worker has them so.
     cluster = LocalDask(workers=1, model=DEFAULT_MODEL)
     try:
         with Client(cluster.address()) as client:
@@ -144,7 +144,7 @@ def test_a_worker_warms_up_what_its_first_task_would_import_and_no_more() -> Non
     # both, so that the fork server does them once rather than each worker's first task.
     code = f"""
 import json, sys
-from flows.warmup import warm_worker
+from flows.runtime.warmup import warm_worker
 loaded = lambda: {{name: name in sys.modules for name in ("flows.pipeline", "prefect_dask", "duckdb", "pyarrow.dataset")}}
 before = loaded()
 warm_worker({DEFAULT_MODEL!r})
@@ -159,7 +159,7 @@ print(json.dumps([before, loaded()]))
 def test_importing_the_warm_up_module_is_cheap() -> None:
     # The CLI imports it to start the fork server first thing: spaCy, great_expectations and
     # Prefect are imported where they are used, not with the module.
-    code = "import json, sys, flows.warmup; print(json.dumps(sorted(m for m in ('spacy', 'great_expectations', 'prefect') if m in sys.modules)))"
+    code = "import json, sys, flows.runtime.warmup; print(json.dumps(sorted(m for m in ('spacy', 'great_expectations', 'prefect') if m in sys.modules)))"
     assert _printed_json(code) == []
 
 

@@ -1,4 +1,4 @@
-"""The warm fork server's exit (`flows.forkwarm`): when the process that started it exits, it
+"""The warm fork server's exit (`flows.runtime.forkwarm`): when the process that started it exits, it
 ends at once, without the interpreter's teardown, while the workers forked from it and any other
 process importing the module exit as usual. Each case runs in a fresh Python process."""
 
@@ -20,7 +20,7 @@ needs_fork_server = pytest.mark.skipif(
     "forkserver" not in multiprocessing.get_all_start_methods(), reason="the platform has no fork server"
 )
 
-#: Preloaded by the fork server before flows.forkwarm: an exit handler registered before
+#: Preloaded by the fork server before flows.runtime.forkwarm: an exit handler registered before
 #: forkwarm's, which writes its marker file only if the fork server's exit gets that far.
 PROBE = textwrap.dedent(
     """
@@ -34,7 +34,7 @@ PROBE = textwrap.dedent(
     """
 )
 
-#: Starts the fork server (preloading the probe, then flows.forkwarm with no pipeline to
+#: Starts the fork server (preloading the probe, then flows.runtime.forkwarm with no pipeline to
 #: load), runs a child that exits with status 3, prints the child's status and the fork
 #: server's pid, and exits.
 PARENT = textwrap.dedent(
@@ -47,7 +47,7 @@ PARENT = textwrap.dedent(
 
     if __name__ == "__main__":
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["newsetl_exit_probe", "flows.forkwarm"])
+        context.set_forkserver_preload(["newsetl_exit_probe", "flows.runtime.forkwarm"])
         process = context.Process(target=child)
         process.start()
         process.join()
@@ -77,12 +77,12 @@ def test_the_fork_server_exits_at_once_when_its_parent_does_and_its_children_kee
         psutil.Process(fork_server_pid).wait(timeout=60)
     except psutil.NoSuchProcess:
         pass  # already gone
-    assert not (tmp_path / "marker").exists(), "the fork server ran the exit handlers registered before flows.forkwarm's"
+    assert not (tmp_path / "marker").exists(), "the fork server ran the exit handlers registered before flows.runtime.forkwarm's"
 
 
 def test_importing_forkwarm_elsewhere_leaves_the_exit_as_it_is(tmp_path: Path) -> None:
     (tmp_path / "newsetl_exit_probe.py").write_text(PROBE, encoding="utf-8")
-    code = "import newsetl_exit_probe, flows.forkwarm, sys; sys.exit(5)"
+    code = "import newsetl_exit_probe, flows.runtime.forkwarm, sys; sys.exit(5)"
     done = subprocess.run([sys.executable, "-c", code], env=_environment(tmp_path), capture_output=True, text=True, timeout=120)
     assert done.returncode == 5, done.stderr
     assert (tmp_path / "marker").exists()  # every exit handler ran

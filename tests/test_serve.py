@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-import flows.serve
-from flows.serve import ServerNotStarted, start_api, start_local_server
+import flows.runtime.server
+from flows.runtime.server import ServerNotStarted, start_api
+from flows.serve import start_local_server
 from flows.settings import SAMPLE_CORPUS
 from warehouse.duck import query
 
@@ -84,7 +85,7 @@ def test_a_server_named_in_prefects_settings_wins_over_the_temporary_one(monkeyp
         raise RuntimeError("the Prefect API does not answer: connection refused; check PREFECT_API_URL")
 
     monkeypatch.setattr(subprocess, "Popen", popen)
-    monkeypatch.setattr(flows.serve, "connect_api", refused)
+    monkeypatch.setattr(flows.runtime.server, "connect_api", refused)
     api = start_api()
     assert len(started) == 1 and started[0].wait(timeout=20) is not None  # the temporary server, stopped
     assert api.process is None and "PREFECT_API_URL" not in os.environ
@@ -97,7 +98,7 @@ def test_a_server_named_in_prefects_settings_wins_over_the_temporary_one(monkeyp
 #: settings name the session's server), and reports what Prefect's client reaches.
 TEMPORARY_SERVER_CLIENT = """
 import json, os
-from flows.serve import start_api
+from flows.runtime.server import start_api
 api = start_api()
 api.wait()
 during = os.environ.get("PREFECT_API_URL")

@@ -8,13 +8,13 @@ from typing import Any
 
 from distributed import WorkerPlugin
 
-from flows.warmup import warm_worker
+from flows.runtime.warmup import warm_worker
 
 
 class WarmUp(WorkerPlugin):
     """Each worker, as it joins the cluster, runs `warm_worker` in a thread of its own, so that
     neither the worker nor the flow waits for it (a task that needs the model waits for the load
-    under way). A worker forked from the warm fork server (`flows.forkwarm`) finds it all done."""
+    under way). A worker forked from the warm fork server (`flows.runtime.forkwarm`) finds it all done."""
 
     name = "newsetl-warm-up"
 

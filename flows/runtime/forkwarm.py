@@ -1,5 +1,5 @@
 """Preloaded by the fork server that worker processes (a local Dask cluster's, the local process
-pool's) are forked from (see `flows.warmup.use_warm_fork_server`): importing this module
+pool's) are forked from (see `flows.runtime.warmup.use_warm_fork_server`): importing this module
 imports the tasks and loads the spaCy pipeline and the cleaning models (`warm_worker`) once, and
 every worker forked afterwards starts with them, shared copy-on-write, instead of importing and
 loading them all again.
@@ -10,7 +10,7 @@ Errors are left for the tasks to raise properly: a fork server that fails to imp
 worker at all.
 
 The fork server lives until the process that started it exits, then exits at once
-(`flows.warmup.end_process`) rather than tearing its interpreter down object by object.
+(`flows.runtime.warmup.end_process`) rather than tearing its interpreter down object by object.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import os
 import sys
 from types import FrameType
 
-from flows.warmup import FORK_MODEL_VARIABLE, end_process, warm_worker
+from flows.runtime.warmup import FORK_MODEL_VARIABLE, end_process, warm_worker
 
 
 def _in_fork_server() -> bool:
