@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from flows.runtime.warmup import untuned
 
 class ServerNotStarted(RuntimeError):
     """The local Prefect server did not answer in time; the message names its log."""
@@ -184,7 +184,7 @@ def _spawn_temporary_server(api: Api) -> None:
     assert spec is not None and spec.origin is not None, "prefect is a dependency of newsetl"
     port = free_port()
     api.url = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1", **TEMPORARY_SERVER_BOOT}
+    env = {**untuned(os.environ), "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1", **TEMPORARY_SERVER_BOOT}
     api.process = subprocess.Popen(
         [
             sys.executable, "-m", "uvicorn", "--app-dir", str(Path(spec.origin).parent.parent),

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, NoReturn
+from collections.abc import Mapping
+from typing import NoReturn
 
 #: The environment variable that names the pipeline the fork server loads (`flows.runtime.forkwarm`).
 FORK_MODEL_VARIABLE = "NEWSETL_FORK_SERVER_MODEL"
@@ -34,8 +35,9 @@ ALLOCATOR_SETTINGS = {
 
 def tune_allocator() -> dict[str, int]:
     """Make glibc's malloc keep the memory spaCy's batches free for the next ones, in this process
-    (`mallopt`) and in every process it starts afterwards (the environment: Prefect's server, the
-    fork server and the workers forked from it, Dask's workers, a served deployment's runs).
+    (`mallopt`) and in the processes it starts afterwards that run spaCy (the environment: the
+    fork server and the workers forked from it, Dask's workers, a served deployment's runs; not
+    Prefect's server, started with `untuned`).
 
     Annotating, spaCy allocates and frees arrays of a few MiB per batch. By default glibc maps
     each such block from the kernel and unmaps it when freed, or gives the heap's free top back,
@@ -59,7 +61,19 @@ def tune_allocator() -> dict[str, int]:
         if libc.mallopt(parameter, value) == 1:
             os.environ[name] = str(value)
             applied[name] = value
+    _TUNED.update({name: str(value) for name, value in applied.items()})
     return applied
+
+
+#: The allocator settings `tune_allocator` exported (name -> value).
+_TUNED: dict[str, str] = {}
+
+
+def untuned(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` without the allocator settings `tune_allocator` exported (a user's own stay),
+    for the processes a command starts that run no spaCy: Prefect's server keeps glibc's
+    defaults, which give memory back to the system."""
+    return {name: value for name, value in environ.items() if _TUNED.get(name) != value}
 
 
 def _is_glibc() -> bool:
