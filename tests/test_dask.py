@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +32,34 @@ COMPARED = {
 }
 
 
+@contextmanager
+def extract_calls() -> Iterator[list[int]]:
+    """The pids of the calls of the extract task's function while in the block. Only this
+    process's copy of the function records them: a batch extracted by a worker process leaves
+    no record."""
+    from flows import tasks
+
+    ran_in: list[int] = []
+    original = tasks.extract_batch.fn
+
+    def spy(*args: object, **kwargs: object) -> object:
+        ran_in.append(os.getpid())
+        return original(*args, **kwargs)
+
+    tasks.extract_batch.fn = spy  # type: ignore[method-assign]
+    try:
+        yield ran_in
+    finally:
+        tasks.extract_batch.fn = original  # type: ignore[method-assign]
+
+
 def test_a_dask_run_loads_the_same_tables_as_a_local_run(loaded: Path, tmp_path: Path) -> None:
+    # The local cluster's workers read the same disk: the flow's process extracts every batch,
+    # and the workers clean and annotate.
     data_dir = tmp_path / "dask"
-    assert main(["run", "--dask", "--workers", "2", "--batch-size", "2", "--data-dir", str(data_dir)]) == 0
+    with extract_calls() as ran_in:
+        assert main(["run", "--dask", "--workers", "2", "--batch-size", "2", "--data-dir", str(data_dir)]) == 0
+    assert ran_in and set(ran_in) == {os.getpid()}
     for name, sql in COMPARED.items():
         local, dask = query(loaded, sql).rows, query(data_dir, sql).rows
         assert dask == local, name
@@ -50,8 +78,11 @@ def test_concurrent_annotate_batches_in_threads_give_the_same_tables(loaded: Pat
 
 def test_a_process_pool_run_loads_the_same_tables_as_an_in_process_run(loaded: Path, tmp_path: Path) -> None:
     # Two worker processes (Prefect's ProcessPoolTaskRunner), each with its own spaCy pipeline.
+    # The flow's process extracts; the workers clean and annotate.
     data_dir = tmp_path / "processes"
-    assert main(["run", "--processes", "2", "--batch-size", "2", "--data-dir", str(data_dir)]) == 0
+    with extract_calls() as ran_in:
+        assert main(["run", "--processes", "2", "--batch-size", "2", "--data-dir", str(data_dir)]) == 0
+    assert ran_in and set(ran_in) == {os.getpid()}
     for name, sql in COMPARED.items():
         assert query(data_dir, sql).rows == query(loaded, sql).rows, name
 
@@ -62,45 +93,48 @@ def _warm() -> tuple[bool, bool]:
     return "flows.tasks" in sys.modules, _load_pipeline.cache_info().currsize > 0
 
 
-def test_the_local_cluster_starts_in_the_background_and_warms_its_workers_up() -> None:
-    cluster = LocalDask(workers=1, model=DEFAULT_MODEL)
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalDask]:
+    """One local cluster of two workers for the module's tests of it."""
+    cluster = LocalDask(workers=2, model=DEFAULT_MODEL)
     try:
-        address = cluster.address()
-        assert address.startswith("tcp://127.0.0.1:")
-        with Client(address) as client:
-            client.wait_for_workers(1, timeout=120)  # the address comes before the workers
-            for _ in range(120):  # the warm-up runs in a thread of the worker
-                (worker_warm,) = client.run(_warm).values()
-                if worker_warm == (True, True):
-                    break
-                time.sleep(0.5)
-        assert worker_warm == (True, True)
+        yield cluster
     finally:
         cluster.close()
         cluster.close()  # idempotent
 
 
-def test_local_workers_run_no_statistical_profiler_and_their_bookkeeping_at_most_once_a_second() -> None:
+def test_the_local_cluster_starts_in_the_background_and_warms_its_workers_up(cluster: LocalDask) -> None:
+    address = cluster.address()
+    assert address.startswith("tcp://127.0.0.1:")
+    with Client(address) as client:
+        client.wait_for_workers(2, timeout=120)  # the address comes before the workers
+        for _ in range(120):  # the warm-up runs in a thread of each worker
+            warm = list(client.run(_warm).values())
+            if warm == [(True, True)] * 2:
+                break
+            time.sleep(0.5)
+    assert warm == [(True, True)] * 2
+
+
+def test_local_workers_run_no_statistical_profiler_and_their_bookkeeping_at_most_once_a_second(cluster: LocalDask) -> None:
     # Dask's profiler samples the running task's stack every 10 ms for a dashboard this cluster
     # does not have, and its event-loop tick, system monitor and memory monitors run every 20,
     # 500 and 100 ms by default (see flows.runtime.localdask.WORKER_CONFIG); a default worker has them so.
-    cluster = LocalDask(workers=1, model=DEFAULT_MODEL)
-    try:
-        with Client(cluster.address()) as client:
-            client.wait_for_workers(1, timeout=120)
-            callbacks = list(client.run(_periodic_callbacks).values())
-            scheduler = client.run_on_scheduler(_periodic_callbacks)
-        nannies = [_periodic_callbacks(nanny) for nanny in cluster._cluster.workers.values()]
-        assert len(callbacks) == 1 and len(nannies) == 1
-        assert "heartbeat" in callbacks[0]  # the worker's other periodic work is as usual
-        assert not {"profile", "profile-cycle"} & set(callbacks[0]), callbacks[0]
-        for name, every in [*callbacks[0].items(), *nannies[0].items(), *scheduler.items()]:
+    with Client(cluster.address()) as client:
+        client.wait_for_workers(2, timeout=120)
+        callbacks = list(client.run(_periodic_callbacks).values())
+        scheduler = client.run_on_scheduler(_periodic_callbacks)
+    nannies = [_periodic_callbacks(nanny) for nanny in cluster._cluster.workers.values()]
+    assert len(callbacks) == 2 and len(nannies) == 2
+    for worker, nanny in zip(callbacks, nannies):
+        assert "heartbeat" in worker  # the worker's other periodic work is as usual
+        assert not {"profile", "profile-cycle"} & set(worker), worker
+        for name, every in [*worker.items(), *nanny.items(), *scheduler.items()]:
             if name in {"tick", "monitor", "memory_monitor"}:
                 assert every >= 1000, (name, every)
-        assert {"tick", "monitor", "memory_monitor"} <= set(callbacks[0]) & set(nannies[0])
-        assert {"tick", "monitor"} <= set(scheduler)
-    finally:
-        cluster.close()
+        assert {"tick", "monitor", "memory_monitor"} <= set(worker) & set(nanny)
+    assert {"tick", "monitor"} <= set(scheduler)
 
 
 def _periodic_callbacks(dask_worker: Any = None, dask_scheduler: Any = None) -> dict[str, float]:
@@ -109,22 +143,18 @@ def _periodic_callbacks(dask_worker: Any = None, dask_scheduler: Any = None) -> 
     return {name: callback.callback_time for name, callback in server.periodic_callbacks.items()}
 
 
-def test_local_workers_are_forked_with_the_pipeline_loaded_once() -> None:
+def test_local_workers_are_forked_with_the_pipeline_loaded_once(cluster: LocalDask) -> None:
     # The fork server loaded the pipeline before forking the workers, so each worker's own
     # warm-up finds it in the cache (a hit); a worker that loaded it itself would show no hit.
-    cluster = LocalDask(workers=2, model=DEFAULT_MODEL)
-    try:
-        with Client(cluster.address()) as client:
-            client.wait_for_workers(2, timeout=120)
-            for _ in range(120):
-                loads = list(client.run(_pipeline_loads).values())
-                if all(hits >= 1 for hits, _ in loads):
-                    break
-                time.sleep(0.5)
-        assert len(loads) == 2
-        assert all(hits >= 1 and misses == 1 for hits, misses in loads), loads
-    finally:
-        cluster.close()
+    with Client(cluster.address()) as client:
+        client.wait_for_workers(2, timeout=120)
+        for _ in range(120):
+            loads = list(client.run(_pipeline_loads).values())
+            if all(hits >= 1 for hits, _ in loads):
+                break
+            time.sleep(0.5)
+    assert len(loads) == 2
+    assert all(hits >= 1 and misses == 1 for hits, misses in loads), loads
 
 
 def test_local_worker_processes_are_forked_with_the_pipeline_loaded_once() -> None:

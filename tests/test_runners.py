@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -189,58 +187,6 @@ def test_a_dask_scheduler_is_on_this_machine_only_at_a_loopback_or_in_process_ad
         assert not on_this_machine(address), address
 
 
-@contextmanager
-def extract_calls() -> Iterator[list[int]]:
-    """The pids of the calls of the extract task's function while in the block. Only this
-    process's copy of the function records them: a batch extracted by a worker process leaves
-    no record."""
-    from flows import tasks
-
-    ran_in: list[int] = []
-    original = tasks.extract_batch.fn
-
-    def spy(*args: object, **kwargs: object) -> object:
-        ran_in.append(os.getpid())
-        return original(*args, **kwargs)
-
-    tasks.extract_batch.fn = spy  # type: ignore[method-assign]
-    try:
-        yield ran_in
-    finally:
-        tasks.extract_batch.fn = original  # type: ignore[method-assign]
-
-
-def test_a_process_pool_run_extracts_in_the_flow_process(tmp_path: Path) -> None:
-    # The extract tasks of a run on worker processes run in the flow's process: every batch is
-    # recorded there, and the files are all read.
-    from flows.pipeline import etl_flow
-    from flows.runtime.runners import process_task_runner
-
-    flow_run = etl_flow.with_options(task_runner=process_task_runner(workers=2, model=DEFAULT_MODEL))
-    with extract_calls() as ran_in:
-        summary = flow_run([str(SAMPLE_CORPUS)], data_dir=str(tmp_path), workers=2)
-    assert summary.n_loaded == 5
-    assert ran_in and set(ran_in) == {os.getpid()}
-
-
-def test_a_run_on_a_dask_cluster_on_this_machine_extracts_in_the_flow_process(tmp_path: Path) -> None:
-    # The local cluster's workers read the same disk: the flow's process extracts, and the
-    # workers clean and annotate.
-    from flows.pipeline import etl_flow
-    from flows.runtime.localdask import LocalDask
-    from flows.runtime.runners import dask_task_runner
-
-    cluster = LocalDask(workers=2, model=DEFAULT_MODEL)
-    try:
-        flow_run = etl_flow.with_options(task_runner=dask_task_runner(cluster.address()))
-        with extract_calls() as ran_in:
-            summary = flow_run([str(SAMPLE_CORPUS)], data_dir=str(tmp_path), workers=2)
-    finally:
-        cluster.close()
-    assert summary.n_loaded == 5
-    assert ran_in and set(ran_in) == {os.getpid()}
-
-
 def test_the_runtime_wing_was_written_for_prefect_3_8_8() -> None:
     # flows/runtime/ uses Prefect internals where no public API does the job:
     # ProcessPoolTaskRunner._executor (pool.release_workers), the multiprocessing attribute of
@@ -248,9 +194,5 @@ def test_the_runtime_wing_was_written_for_prefect_3_8_8() -> None:
     # and PREFECT__SERVER_EPHEMERAL / PREFECT__SERVER_FINAL (server._spawn_temporary_server).
     # On a Prefect upgrade, check each against the new release, then change the version here.
     import prefect
-    from prefect.task_runners import ProcessPoolTaskRunner
 
     assert prefect.__version__ == "3.8.8"
-    runner = ProcessPoolTaskRunner(max_workers=1)
-    with runner:
-        assert runner._executor is not None  # what release_workers shuts down
