@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -269,9 +270,6 @@ def _run(args: argparse.Namespace) -> int:
     if count_files(inputs, stop_at=1) == 0:
         print(f"newsetl: no input files under {' '.join(inputs)} (give files or folders of articles); nothing was run", file=sys.stderr)
         return EXIT_ERROR
-    print("newsetl: starting Prefect and loading the model...", file=sys.stderr, flush=True)
-    if not args.verbose:
-        _quiet_logs()
     # Worker processes take a few seconds to start; below MIN_FILES_FOR_PROCESSES files the
     # flow's own process is quicker.
     cores = os.cpu_count() or 1
@@ -284,6 +282,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         print(f"newsetl: --workers must be at least 1, got {args.workers}", file=sys.stderr)
         return EXIT_ERROR
+    print("newsetl: starting Prefect and loading the model...", file=sys.stderr, flush=True)
+    with _quiet_logs(not args.verbose):
+        return _start_and_run(args, settings, inputs, processes=processes, cores=cores)
+
+
+def _start_and_run(args: argparse.Namespace, settings: Settings, inputs: list[str], *, processes: int, cores: int) -> int:
     from flows.runtime.server import start_api
 
     api = start_api()  # the temporary server boots while the rest is checked and imported
@@ -342,8 +346,6 @@ def _run_flow(
     from flows.quality import QualityGateFailed, docs_index
     from warehouse.lake import LakeError
 
-    if not args.verbose:
-        logging.getLogger("prefect.flow_runs").addFilter(_quiet_flow_run)  # Prefect has set its loggers up by now
 
     workers = (args.workers or os.cpu_count() or 1) if dask else processes
     flow = etl_flow
@@ -400,11 +402,26 @@ def _run_flow(
     return EXIT_OK
 
 
-def _quiet_logs() -> None:
+@contextmanager
+def _quiet_logs(quiet: bool) -> Iterator[None]:
     """A run's output without `--verbose`: its own progress, warnings and summary, not a line
-    per task. Prefect reads its loggers' levels from the environment, which the worker processes
-    a run starts inherit."""
-    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "WARNING")
+    per task. Prefect reads its loggers' levels from the environment when it is imported, and
+    the worker processes a run starts inherit it; both are as before once the run is over."""
+    if not quiet:
+        yield
+        return
+    level = "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL"
+    mine = level not in os.environ
+    if mine:
+        os.environ[level] = "WARNING"
+    flow_runs = logging.getLogger("prefect.flow_runs")
+    flow_runs.addFilter(_quiet_flow_run)
+    try:
+        yield
+    finally:
+        flow_runs.removeFilter(_quiet_flow_run)
+        if mine:
+            os.environ.pop(level, None)
 
 
 _FLOW_RUN_CHATTER = ("Beginning flow run", "View at ", "Finished in state Completed", "run completed: ")

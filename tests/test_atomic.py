@@ -142,7 +142,8 @@ def test_a_run_killed_part_way_then_run_again_equals_an_uninterrupted_run(
     corpus: Path, reference: dict[str, object], tmp_path: Path, moment: str
 ) -> None:
     data_dir = tmp_path / "data"
-    child = _newsetl(str(corpus), "--data-dir", str(data_dir), "--batch-size", "1", home=tmp_path / "prefect")
+    # --verbose: each task's log line, so that the kill lands after the first annotate batch
+    child = _newsetl(str(corpus), "--data-dir", str(data_dir), "--batch-size", "1", "--verbose", home=tmp_path / "prefect")
     assert child.stdout is not None
     annotating, output = threading.Event(), []
 

@@ -169,9 +169,12 @@ def select(data_dir: Path, sql: str) -> Iterator[Selection]:
     if not path.exists():
         raise WarehouseMissing(f"no warehouse at {path}: run `newsetl run --data-dir {data_dir}` first")
     root = Path(data_dir).resolve()
-    if _moved(path, Lake(root)):
+    con = _read_only(path, root)
+    if _moved(con, Lake(root)):
+        con.close()
         refresh_views(Lake(root))  # the views name the lake by its absolute path: point them at where it is now
-    with _read_only(path, root) as con:
+        con = _read_only(path, root)
+    with con:
         cursor = _interruptible(con, lambda: con.execute(sql), root)
         yield Selection(con, cursor, root)
 
@@ -195,15 +198,13 @@ def check_select(sql: str) -> None:
         )
 
 
-def _moved(path: Path, lake: Lake) -> bool:
-    """Whether the database's views read a lake at another path (the data dir was moved or
-    copied since they were built)."""
-    here = _lake_path(lake.root) + "/"
-    with duckdb.connect(str(path), read_only=True) as con:
-        (n_views, n_here), = con.execute(
-            "select count(*), count(*) filter (where contains(sql, $here)) from duckdb_views() where not internal and contains(sql, 'read_parquet')",
-            {"here": here},
-        ).fetchall()
+def _moved(con: duckdb.DuckDBPyConnection, lake: Lake) -> bool:
+    """Whether the views of the database `con` is connected to read a lake at another path (the
+    data dir was moved or copied since they were built)."""
+    (n_views, n_here), = con.execute(
+        "select count(*), count(*) filter (where contains(sql, $here)) from duckdb_views() where not internal and contains(sql, 'read_parquet')",
+        {"here": _lake_path(lake.root) + "/"},
+    ).fetchall()
     return bool(n_views > 0 and n_here == 0)
 
 
