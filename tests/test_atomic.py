@@ -177,3 +177,28 @@ def test_two_runs_started_at_once_load_everything_once(corpus: Path, reference: 
     assert _tables(data_dir) == reference
     rows = query(data_dir, "select n_loaded, n_skipped from runs order by run_id").rows
     assert sorted(rows) == [(0, 7), (7, 0)]
+
+
+def test_queries_while_runs_commit_and_compact_never_fail(tmp_path: Path) -> None:
+    """`newsetl sql` (warehouse.duck.query) during commits that merge files away: every query
+    answers, with whole runs only."""
+    from schemas import TABLES
+    from warehouse.duck import refresh_views
+
+    lake = Lake(tmp_path)
+    with lake.lock():
+        lake.commit("r0", {name: [] for name in TABLES})  # every table, so that every view exists
+    refresh_views(lake)
+    child = subprocess.Popen([sys.executable, "-c", COMMITTER, str(tmp_path)], env=_env(), stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        snapshots, answers, deadline = set(), 0, time.monotonic() + 20
+        while time.monotonic() < deadline or len(snapshots) < 8:
+            n = query(tmp_path, "select count(*) from documents").rows[0][0]
+            assert n % ROWS == 0, "a reader saw a partial run"
+            snapshots.add(os.readlink(lake.root))
+            answers += 1
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert answers > 50 and len(snapshots) >= 8

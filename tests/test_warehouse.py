@@ -177,6 +177,21 @@ def test_a_commit_publishes_all_its_tables_at_once_and_keeps_earlier_files(tmp_p
     assert lake.manifest()["schema_version"] == SCHEMA_VERSION  # type: ignore[index]
 
 
+def test_a_snapshot_a_reader_pinned_outlives_commits_until_the_reader_is_done(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    with lake.lock():
+        lake.commit("r1", {"documents": _docs("a")})
+        with lake.reading() as pinned:
+            listed = sorted(pinned.rglob("*.parquet"))  # type: ignore[union-attr]
+            lake.commit("r2", {"documents": _docs("b", run_id="r2")})
+            lake.compact("r3", min_files=2)  # merges r1's file away in the new snapshot
+            assert pinned is not None and all(path.exists() for path in listed)
+            assert pq.read_table(listed[0]).column("doc_id").to_pylist() == ["a"]
+        lake.commit("r4", {"documents": _docs("c", run_id="r4")})
+    assert not pinned.exists(), "removed by the first commit after the reader let it go"
+    assert os.listdir(lake.snapshots) == [lake.current_snapshot().name]  # type: ignore[union-attr]
+
+
 def test_a_commit_that_does_not_fit_the_schema_writes_nothing(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
     with lake.lock():

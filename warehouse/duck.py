@@ -43,10 +43,18 @@ def view_files() -> dict[str, Path]:
     return {name: files[name] for name in sorted(files, key=lambda n: (n not in TABLES, n))}
 
 
+#: The DuckDB variable that points the views at one snapshot's folder (`newsetl sql` sets it to the
+#: snapshot it pinned); without it, the views read the `lake` link.
+SNAPSHOT_VARIABLE = "newsetl_snapshot"
+
+
 def view_sql(name: str, lake_root: Path) -> str:
-    """The CREATE VIEW statement of one view, for a lake at `lake_root` (the link itself is kept,
-    not resolved, so the views follow each new snapshot)."""
-    return view_files()[name].read_text(encoding="utf-8").replace("{{lake}}", _lake_path(lake_root).replace("'", "''"))
+    """The CREATE VIEW statement of one view, for a lake at `lake_root`: it reads the folder the
+    variable SNAPSHOT_VARIABLE names, or else the link itself (not resolved, so the views of a
+    tool's connection follow each new snapshot)."""
+    link = _lake_path(lake_root).replace("'", "''")
+    folder = f"coalesce(getvariable('{SNAPSHOT_VARIABLE}'), '{link}') || '"
+    return view_files()[name].read_text(encoding="utf-8").replace("'{{lake}}", folder)
 
 
 def _lake_path(lake_root: Path) -> str:
@@ -169,12 +177,16 @@ def select(data_dir: Path, sql: str) -> Iterator[Selection]:
     if not path.exists():
         raise WarehouseMissing(f"no warehouse at {path}: run `newsetl run --data-dir {data_dir}` first")
     root = Path(data_dir).resolve()
+    lake = Lake(root)
     con = _read_only(path, root)
-    if _moved(con, Lake(root)):
+    if _moved(con, lake):
         con.close()
-        refresh_views(Lake(root))  # the views name the lake by its absolute path: point them at where it is now
+        refresh_views(lake)  # the views name the lake by its absolute path: point them at where it is now
         con = _read_only(path, root)
-    with con:
+    with con, lake.reading() as snapshot:  # files the query lists stay there until it is done
+        if snapshot is not None:
+            con.execute(f"set variable {SNAPSHOT_VARIABLE} = $folder", {"folder": str(snapshot)})
+        con.execute("set lock_configuration = true")
         cursor = _interruptible(con, lambda: con.execute(sql), root)
         yield Selection(con, cursor, root)
 
@@ -210,7 +222,8 @@ def _moved(con: duckdb.DuckDBPyConnection, lake: Lake) -> bool:
 
 def _read_only(path: Path, root: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection whose queries may read files under `root` only (the views read the
-    lake there), with extensions neither installed nor loaded on demand, and its settings locked."""
+    lake there), with extensions neither installed nor loaded on demand (the caller locks its
+    settings)."""
     config: dict[str, Any] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     for attempt in range(_OPEN_ATTEMPTS):
         try:
@@ -222,7 +235,6 @@ def _read_only(path: Path, root: Path) -> duckdb.DuckDBPyConnection:
             time.sleep(0.1 * (attempt + 1))
     con.execute("set allowed_directories = $dirs", {"dirs": [str(root) + os.sep]})
     con.execute("set enable_external_access = false")
-    con.execute("set lock_configuration = true")
     return con
 
 

@@ -18,7 +18,9 @@ then renamed to its final name and the `lake` link is replaced by one `rename(2)
 follows `lake/` (DuckDB, pyarrow, a BI tool) therefore sees either the lake before the commit or
 after it, never a partial file or half a run, however many chunks the run wrote; a process
 killed at any moment leaves the `lake` link on the old snapshot, and `recover()` removes what it
-left behind.
+left behind. The replaced snapshot is removed by the commit unless a reader pinned it
+(`Lake.reading`, as `newsetl sql` does): a query that listed its files can still open them after
+the link moved on, even those a compaction merged away.
 """
 
 from __future__ import annotations
@@ -177,19 +179,67 @@ class Lake:
             return None
         return self.data_dir / os.readlink(self.root)
 
+    @contextmanager
+    def reading(self) -> Iterator[Path | None]:
+        """The current snapshot's folder (absolute; None before the first commit), pinned for the
+        block: a reader that lists files through it finds every one of them until it is done,
+        whatever commits run meanwhile. It holds a shared lock on the snapshot's manifest, and a
+        commit removes a snapshot it replaced only when it can lock that manifest exclusively."""
+        while True:
+            snapshot = self.current_snapshot()
+            if snapshot is None:
+                yield None
+                return
+            snapshot = snapshot.resolve()
+            try:
+                fd = os.open(snapshot / MANIFEST, os.O_RDONLY)
+            except FileNotFoundError:
+                continue  # replaced and removed since the link was read: read it again
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH)
+                if (snapshot / MANIFEST).exists():  # not removed while this waited for the lock
+                    yield snapshot
+                    return
+            finally:
+                os.close(fd)
+
     def recover(self) -> list[Path]:
-        """Remove what interrupted commits left: staging folders, snapshots the `lake` link does
-        not point to, temporary links. Call it while holding `lock()`. Returns what was removed."""
+        """Remove what interrupted commits left (staging folders, parts, temporary links) and the
+        snapshots the `lake` link no longer points to that no reader holds (`reading`). Call it
+        while holding `lock()`. Returns what was removed."""
         removed: list[Path] = []
-        current = self.current_snapshot()
         for path in sorted(self.data_dir.glob(".lake-*")):
             path.unlink()
             removed.append(path)
         if self.snapshots.is_dir():
             for path in sorted(self.snapshots.iterdir()):
-                if current is None or path.name != current.name:
+                if path.name.startswith("."):
                     shutil.rmtree(path)
                     removed.append(path)
+        return removed + self._remove_replaced()
+
+    def _remove_replaced(self) -> list[Path]:
+        """Remove every snapshot but the current one, except those a reader holds."""
+        current = self.current_snapshot()
+        removed = []
+        for path in sorted(self.snapshots.iterdir()) if self.snapshots.is_dir() else []:
+            if path.name.startswith(".") or (current is not None and path.name == current.name):
+                continue
+            try:
+                fd = os.open(path / MANIFEST, os.O_RDONLY)
+            except FileNotFoundError:  # not a complete snapshot: nobody reads it
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a reader is listing it; a later commit removes it
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+            finally:
+                os.close(fd)
         return removed
 
     # --- writing -------------------------------------------------------------------------------
@@ -283,8 +333,7 @@ class Lake:
         os.symlink(os.path.join(SNAPSHOTS, snapshot_id), link)
         os.replace(link, self.root)  # the commit point
         _fsync_dir(self.data_dir)
-        if current is not None and current.name != final.name:
-            shutil.rmtree(current, ignore_errors=True)
+        self._remove_replaced()
         if parts is not None:
             parts.remove()
         return final

@@ -10,6 +10,7 @@ reads the other columns of the matching rows only.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +21,24 @@ from warehouse.lake import Lake
 QUERIES_DIR = Path(__file__).parent / "queries"
 
 
-def _sql(lake: Lake, name: str) -> str:
-    root = lake.root.parent.resolve() / lake.root.name
-    return (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8").replace("{{lake}}", str(root).replace("'", "''"))
+@contextmanager
+def _connect(lake: Lake) -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
+    """A DuckDB connection and the current snapshot's folder, pinned while it is open
+    (`Lake.reading`: a commit meanwhile removes none of its files)."""
+    with lake.reading() as snapshot, duckdb.connect() as con:
+        yield con, snapshot or lake.root.parent.resolve() / lake.root.name
+
+
+def _sql(folder: Path, name: str) -> str:
+    return (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8").replace("{{lake}}", str(folder).replace("'", "''"))
 
 
 def _query(lake: Lake, table: str, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Rows of query `name` over `table` (the query's other tables must have files if it does)."""
     if not lake.files(table):
         return []
-    with duckdb.connect() as con:
-        return con.execute(_sql(lake, name), params).fetchall()
+    with _connect(lake) as (con, folder):
+        return con.execute(_sql(folder, name), params).fetchall()
 
 
 def loaded_documents(lake: Lake, doc_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -72,8 +80,8 @@ def key_history(lake: Lake, *, batch: int = 50_000) -> Iterator[tuple[str, list[
     labels, acronym, short_forms). Streamed: one run's rows in memory at a time."""
     if not lake.files("entity_keys"):
         return
-    with duckdb.connect() as con:
-        cursor = con.execute(_sql(lake, "key_history"))
+    with _connect(lake) as (con, folder):
+        cursor = con.execute(_sql(folder, "key_history"))
         run_id: str | None = None
         rows: list[dict[str, Any]] = []
         while chunk := cursor.fetchmany(batch):
@@ -107,11 +115,11 @@ def report_rows(lake: Lake, *, n: int) -> tuple[list[dict[str, Any]], list[dict[
     their `dq_results` rows, and how many runs the lake holds."""
     if not lake.files("runs"):
         return [], [], 0
-    with duckdb.connect() as con:
-        cursor = con.execute(_sql(lake, "report_runs"), {"n": n})
+    with _connect(lake) as (con, folder):
+        cursor = con.execute(_sql(folder, "report_runs"), {"n": n})
         runs = [dict(zip([d[0] for d in cursor.description], row)) for row in cursor.fetchall()]
         if not lake.files("dq_results"):
             return runs, [], runs[0]["n_runs"] if runs else 0
-        cursor = con.execute(_sql(lake, "report_results"), {"ids": [run["run_id"] for run in runs]})
+        cursor = con.execute(_sql(folder, "report_results"), {"ids": [run["run_id"] for run in runs]})
         results = [dict(zip([d[0] for d in cursor.description], row)) for row in cursor.fetchall()]
     return runs, results, runs[0]["n_runs"] if runs else 0
