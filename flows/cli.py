@@ -51,6 +51,7 @@ examples:
   newsetl clean page.html.gz crawl.warc.gz     the same for HTML pages and WARC records
   newsetl report                               path of the data-quality report (HTML)
   newsetl compact --data-dir /srv/news         merge each day's small Parquet files now
+  newsetl verify --data-dir /srv/news          check every file of the lake (--repair a damaged one)
   newsetl serve /srv/scraped --cron "0 * * * *"  load new files every hour (Prefect deployment)
 
 environment:
@@ -166,6 +167,25 @@ def _parser() -> argparse.ArgumentParser:
     _data_dir_option(resolve)
     resolve.add_argument("--aliases", help="YAML alias file (default: DATA_DIR/aliases.yaml if present)")
 
+    verify = commands.add_parser(
+        "verify",
+        help="check every file of the lake against what was committed; --repair a damaged lake",
+        description="Check that every Parquet file of the lake is there with the size and SHA-256 it was\n"
+        "committed with (each commit records them in lake/_lake.json), and name each file that is\n"
+        "missing, changed or unknown. A run checks the sizes itself before it reads the lake, and\n"
+        "stops naming the first damaged file.\n\n"
+        "--repair publishes a new snapshot without those files and loses nothing that a run can derive\n"
+        "again: documents whose rows were in a damaged file count as not loaded (or, when only rows\n"
+        "derived from them were, are marked pipeline_version 'needs-reload'), so the next run over\n"
+        "their inputs loads them again. It says what cannot be derived again (run records, data-quality\n"
+        "results, documents whose input files are gone).\n\n"
+        "examples:\n  newsetl verify --data-dir /srv/news\n  newsetl verify --repair --data-dir /srv/news\n\n"
+        "Exit status 0 when the lake is intact (or was repaired), 1 when it is damaged or missing.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _data_dir_option(verify)
+    verify.add_argument("--repair", action="store_true", help="leave the damaged files out, as a new snapshot (takes the data dir's lock)")
+
     clean = commands.add_parser(
         "clean",
         help="clean files and print the result, without loading anything",
@@ -248,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _compact(args)
         if args.command == "resolve":
             return _resolve(args)
+        if args.command == "verify":
+            return _verify(args)
         return _clean(args)
     except SettingsError as error:
         print(f"newsetl: {error}", file=sys.stderr)
@@ -283,6 +305,14 @@ def _run(args: argparse.Namespace) -> int:
         print(f"newsetl: --workers must be at least 1, got {args.workers}", file=sys.stderr)
         return EXIT_ERROR
     print("newsetl: starting Prefect and loading the model...", file=sys.stderr, flush=True)
+    from warehouse.lake import Lake, LakeError
+
+    try:  # the run checks again under the data dir's lock; this says it before Prefect starts
+        Lake(settings.data_dir).check_version()
+        Lake(settings.data_dir).check_intact()
+    except LakeError as error:
+        print(f"newsetl: {error}", file=sys.stderr)
+        return EXIT_ERROR
     with _quiet_logs(not args.verbose):
         return _start_and_run(args, settings, inputs, processes=processes, cores=cores)
 
@@ -450,6 +480,12 @@ def _sql(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     except duckdb.Error as error:
         print(f"newsetl: query failed: {error}", file=sys.stderr)
+        from warehouse.lake import Lake, LakeDamaged
+
+        try:  # a file cut short reads as DuckDB's "no magic bytes": say which file and what to do
+            Lake(settings.data_dir).check_intact()
+        except LakeDamaged as damaged:
+            print(f"newsetl: {damaged}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("newsetl: interrupted; the query was stopped", file=sys.stderr)
@@ -625,6 +661,52 @@ def _resolve(args: argparse.Namespace) -> int:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
     print(f"resolved {keys} keys into {entities} entities; {changed} keys changed entity")
+    return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from warehouse.lake import Lake, LakeError
+    from warehouse.repair import NEEDS_RELOAD, repair
+
+    settings = Settings.load(data_dir=args.data_dir)
+    lake = Lake(settings.data_dir)
+    if not lake.root.exists():
+        print(f"newsetl: no lake in {settings.data_dir}: load one first with `newsetl run --data-dir {settings.data_dir}`", file=sys.stderr)
+        return EXIT_ERROR
+    manifest = lake.manifest() or {}
+    if manifest and not manifest.get("parquet_files"):
+        print(f"{lake.root}: committed by an older newsetl, which recorded no file sizes or checksums; the next run records them")
+        return EXIT_OK
+    if not args.repair:
+        damage = lake.damage(checksums=True)
+        for item in damage:
+            print(f"{item.problem:<8} {lake.root / item.path}: {item.detail}")
+        if damage:
+            print(f"the lake is damaged: repair it with `newsetl verify --repair --data-dir {settings.data_dir}`", file=sys.stderr)
+            return EXIT_ERROR
+        print(f"{lake.root}: all {len(manifest.get('parquet_files', {}))} files as committed (sizes and SHA-256)")
+        return EXIT_OK
+    try:
+        with lake.writing(check=False, on_wait=lambda holder: print(f"newsetl: {settings.data_dir} is being loaded by {holder}; waiting", file=sys.stderr)):
+            done = repair(lake, f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-repair")
+    except LakeError as error:
+        print(f"newsetl: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    if done.snapshot is None:
+        print(f"{lake.root}: nothing to repair, every file is as committed")
+        return EXIT_OK
+    for item in done.left_out:
+        print(f"left out  {item.path}: {item.detail}")
+    for what in done.unloaded:
+        print(f"not loaded  {what}: the next `newsetl run` over their inputs loads them again")
+    if done.marked:
+        print(f"marked  {done.marked} documents pipeline_version '{NEEDS_RELOAD}': the next run over their inputs processes them "
+              f"again; their paths: newsetl sql \"select source_path from documents where pipeline_version = '{NEEDS_RELOAD}'\"")
+    for what in done.lost:
+        print(f"lost  {what}")
+    if done.unloaded:
+        print("lost  the documents above whose input files are gone: only their inputs can bring them back")
+    print(f"repaired: new snapshot {done.snapshot.name}")
     return EXIT_OK
 
 

@@ -206,7 +206,7 @@ def check_select(sql: str) -> None:
     if kind != duckdb.StatementType.SELECT:
         raise QueryRefused(
             f"not allowed: a {kind.name.lower()} statement; newsetl sql runs only select queries "
-            "(the lake changes only through newsetl run, compact and resolve)"
+            "(the lake changes only through newsetl run, compact, resolve and verify --repair)"
         )
 
 

@@ -5,7 +5,7 @@ Layout of a data dir:
     lake -> .snapshots/<snapshot_id>         a symbolic link, swapped in one rename per commit
     .snapshots/<snapshot_id>/
         <table>/ingest_date=YYYY-MM-DD/<run_id>[-<chunk>].parquet
-        _lake.json                           schema version, run id and time of the commit
+        _lake.json                           schema version, run id, time, and each file's size and SHA-256
     .snapshots/.parts-<run_id>/<table>/<chunk>.parquet
                                              a run's parts, written chunk by chunk (`RunParts`)
     .lock                                    held (fcntl) by the run that loads the data dir
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -34,6 +35,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -61,6 +63,20 @@ class LakeError(RuntimeError):
 
 class LakeBusy(LakeError):
     """Another process holds the data dir's lock."""
+
+
+class LakeDamaged(LakeError):
+    """A file of the current snapshot is missing, or not the file that was committed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Damage:
+    """One file of the current snapshot that is not as committed: `path` relative to the
+    snapshot, `problem` missing, changed or unknown (in the folder, not in any commit)."""
+
+    path: str
+    problem: Literal["missing", "changed", "unknown"]
+    detail: str
 
 
 class Lake:
@@ -163,16 +179,66 @@ class Lake:
             os.close(fd)  # closing the descriptor releases the lock
 
     @contextmanager
-    def writing(self, *, on_wait: Any = None) -> Iterator[list[Path]]:
+    def writing(self, *, on_wait: Any = None, check: bool = True) -> Iterator[list[Path]]:
         """Hold `lock()` for writing: check the lake's schema version, remove what an interrupted
-        commit left (`recover`) and yield what was removed.
+        commit left (`recover`), check that every committed file is there with its size (`check`)
+        and yield what was removed.
 
         Raises:
             LakeError: the lake has another schema version (see `check_version`).
+            LakeDamaged: a committed file is missing or has another size; the message names it
+                and the command that repairs the lake.
         """
         with self.lock(on_wait=on_wait):
             self.check_version()
-            yield self.recover()
+            removed = self.recover()
+            if check:
+                self.check_intact()
+            yield removed
+
+    def check_intact(self) -> None:
+        """Raise LakeDamaged when a committed file is missing or has another size (cheap: one
+        stat per file; `newsetl verify` also compares checksums).
+
+        Raises:
+            LakeDamaged: the message names the first damaged file and the commands that list the
+                damage and repair it.
+        """
+        damage = [d for d in self.damage() if d.problem != "unknown"]
+        if damage:
+            more = f" (and {len(damage) - 1} more)" if len(damage) > 1 else ""
+            raise LakeDamaged(
+                f"the lake is damaged: {damage[0].path} {damage[0].detail}{more}; nothing was changed. "
+                f"List the damage with `newsetl verify --data-dir {self.data_dir}`, repair it with "
+                f"`newsetl verify --repair --data-dir {self.data_dir}`"
+            )
+
+    def damage(self, *, checksums: bool = False) -> list[Damage]:
+        """The files of the current snapshot that are not as its manifest records them: missing,
+        of another size, with another SHA-256 (only with `checksums`, which reads every file), or
+        unknown to it. Empty before the first commit, and for a manifest of an older newsetl,
+        which recorded no files."""
+        snapshot = self.current_snapshot()
+        if snapshot is None:
+            return []
+        manifest = self.manifest()
+        if manifest is None:
+            return [Damage(MANIFEST, "missing", "is missing: the snapshot's list of files is gone")]
+        recorded: dict[str, dict[str, Any]] = manifest.get("parquet_files") or {}
+        if not recorded:
+            return []
+        present = {p.relative_to(snapshot).as_posix(): p for p in snapshot.rglob("*") if p.is_file() and p.name != MANIFEST}
+        found = []
+        for rel, entry in sorted(recorded.items()):
+            path = present.get(rel)
+            if path is None:
+                found.append(Damage(rel, "missing", "is missing"))
+            elif (size := path.stat().st_size) != entry["size"]:
+                found.append(Damage(rel, "changed", f"is {size:,} bytes, {entry['size']:,} were committed"))
+            elif checksums and _sha256(path) != entry["sha256"]:
+                found.append(Damage(rel, "changed", "has other bytes than were committed (SHA-256 differs)"))
+        found += [Damage(rel, "unknown", "is in no commit") for rel in sorted(set(present) - set(recorded))]
+        return found
 
     def current_snapshot(self) -> Path | None:
         if not self.root.is_symlink():
@@ -259,12 +325,15 @@ class Lake:
         parts: RunParts | None = None,
         part_tables: Collection[str] | None = None,
         rewrite: Mapping[str, Callable[[pa.Table], pa.Table]] | None = None,
+        drop: Collection[str] = (),
         ingest_date: date | None = None,
         compact_min_files: int | None | Literal["default"] = "default",
     ) -> Path:
         """Publish `tables` (rows or Arrow tables, built with their schemas) and the run's `parts`
         (of `part_tables` only, when given; the others are dropped) as one new snapshot, in which
-        every file of a table named in `rewrite` is rewritten through its function (same path).
+        every file of a table named in `rewrite`, or the file of a path relative to the snapshot
+        named there, is rewritten through its function (same path), and the files of the paths in
+        `drop` are left out.
 
         Each table's rows go to `<table>/ingest_date=<ingest_date>/<run_id>.parquet` (replacing a
         file of that name), each part to `<run_id>-<chunk>.parquet` beside it. No rows write no
@@ -291,10 +360,13 @@ class Lake:
         if current is not None:
             for path in sorted(current.rglob("*.parquet")):
                 rel = path.relative_to(current)
+                if rel.as_posix() in drop:
+                    continue
                 (staging / rel.parent).mkdir(parents=True, exist_ok=True)
-                if rewrite and rel.parts[0] in rewrite:
+                change = (rewrite or {}).get(rel.as_posix()) or (rewrite or {}).get(rel.parts[0])
+                if change is not None:
                     name = rel.parts[0]
-                    new = rewrite[name](pq.read_table(path, schema=TABLES[name], partitioning=None))
+                    new = change(pq.read_table(path, schema=TABLES[name], partitioning=None))
                     check_schema(new, TABLES[name], name=name)
                     _write_parquet(new, staging / rel)
                     written.append(staging / rel)
@@ -323,6 +395,7 @@ class Lake:
             "run_id": run_id,
             "committed_at": datetime.now(timezone.utc).isoformat(),
             "files": {name: len(list((staging / name).rglob("*.parquet"))) for name in sorted(TABLES) if (staging / name).is_dir()},
+            "parquet_files": _file_entries(staging, previous=(self.manifest() or {}).get("parquet_files") or {}, written=written),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         _fsync_new(staging, [*written, staging / MANIFEST])
@@ -354,6 +427,29 @@ class Lake:
         if not _partitions_to_compact(current, min_files=min_files):
             return None
         return self.commit(run_id, {}, compact_min_files=min_files)
+
+
+def _file_entries(staging: Path, *, previous: Mapping[str, dict[str, Any]], written: Collection[Path]) -> dict[str, dict[str, Any]]:
+    """Relative path -> size and SHA-256 of every Parquet file of a new snapshot: hashed when the
+    commit wrote it (or the previous manifest did not record it), else carried over, so a
+    commit reads what it wrote, not the lake."""
+    fresh = {path.relative_to(staging).as_posix() for path in written}
+    entries = {}
+    for path in sorted(staging.rglob("*.parquet")):
+        rel = path.relative_to(staging).as_posix()
+        entry = previous.get(rel)
+        if rel in fresh or entry is None:
+            entry = {"size": path.stat().st_size, "sha256": _sha256(path)}
+        entries[rel] = entry
+    return entries
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _write_parquet(table: pa.Table, target: Path) -> None:

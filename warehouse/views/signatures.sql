@@ -1,5 +1,6 @@
 -- signatures: one row per loaded original with words: its MinHash signature and LSH band keys,
--- written once as it loads (the state near-duplicates are found in).
+-- written as it loads (the state near-duplicates are found in); a document processed again (a new
+-- pipeline or model version, a repair) has a row per run, and the view keeps the latest.
 -- {{lake}} is replaced by the lake folder's absolute path when the view is created.
 create or replace view signatures as
 with source as (
@@ -8,6 +9,7 @@ with source as (
 
 final as (
     select * from source
+    qualify row_number() over (partition by doc_id order by run_id desc) = 1
 )
 
 select * from final;
