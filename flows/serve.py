@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+from flows.runtime import lifeline
 from flows.runtime.server import ServerNotStarted, free_port, wait_healthy
 from flows.runtime.warmup import untuned
 
@@ -29,13 +29,12 @@ def start_local_server(log_path: Path, *, port: int | None = None, timeout: floa
     """
     port = port or free_port()
     api_url = f"http://127.0.0.1:{port}/api"
-    prefect = Path(sys.executable).with_name("prefect")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {**untuned(os.environ), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            lifeline.command("prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)),
             stdout=log, stderr=subprocess.STDOUT, env=env,
         )
     if not wait_healthy(api_url, timeout=timeout, process=process):

@@ -202,3 +202,55 @@ def test_queries_while_runs_commit_and_compact_never_fail(tmp_path: Path) -> Non
         child.send_signal(signal.SIGKILL)
         child.wait()
     assert answers > 50 and len(snapshots) >= 8
+
+
+def _session(sid: int) -> list[str]:
+    """Command lines of the live processes of session `sid`."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[3]) == sid and fields[0] != "Z":
+            found.append(cmdline.replace(b"\0", b" ").decode(errors="replace")[:120])
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+@pytest.mark.parametrize("runner", [["--processes", "2"], ["--dask", "--workers", "2"]])
+def test_helpers_end_when_the_run_is_killed(tmp_path: Path, runner: list[str]) -> None:
+    """SIGKILL of `newsetl run` while its workers annotate: Prefect's temporary server, the fork
+    server and the workers end with it."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    seeds = sorted(SAMPLE_CORPUS.glob("*.txt"))
+    for i in range(300):
+        text = seeds[i % len(seeds)].read_text(encoding="utf-8")
+        (corpus / f"{i:03d}.txt").write_text(f"{text}\nFiled as story number {i}.\n", encoding="utf-8")
+    env = {k: v for k, v in _env().items() if k != "PREFECT_API_URL"}  # its own temporary server
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "run", str(corpus), "--data-dir", str(tmp_path / "data"), *runner],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    try:
+        assert child.stdout is not None
+        output = []
+        for line in child.stdout:
+            output.append(line)
+            if "annotate [" in line:
+                break
+        helpers = _session(child.pid)
+        assert len(helpers) >= 4, f"server, fork server and workers: {helpers}\n{''.join(output)[-2000:]}"
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        deadline = time.monotonic() + 10
+        while _session(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _session(child.pid) == [], "helpers outlived the killed run"
+    finally:
+        os.killpg(child.pid, signal.SIGKILL) if _session(child.pid) else None
+        child.wait()

@@ -12,4 +12,6 @@ Only `flows/` imports it (an import-linter contract in `pyproject.toml`).
 - `pool`: releasing the pool's workers once the stages that use them are done.
 - `server`: Prefect's temporary API server, started first thing so that it boots while the
   flow's modules import.
+- `lifeline`: helpers (servers, fork server, workers) die with the process that started them,
+  even when it is killed. Not a speed mechanism: it is here because it wraps how they start.
 """

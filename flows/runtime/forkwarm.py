@@ -10,7 +10,9 @@ Errors are left for the tasks to raise properly: a fork server that fails to imp
 worker at all.
 
 The fork server lives until the process that started it exits, then exits at once
-(`flows.runtime.warmup.end_process`) rather than tearing its interpreter down object by object.
+(`flows.runtime.warmup.end_process`) rather than tearing its interpreter down object by object;
+when that process is killed, the kernel kills the fork server and its workers
+(`flows.runtime.lifeline`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import sys
 from types import FrameType
 
+from flows.runtime.lifeline import PARENT_VARIABLE, die_with
 from flows.runtime.warmup import FORK_MODEL_VARIABLE, end_process, warm_worker
 
 
@@ -46,6 +49,17 @@ if _in_fork_server():
     # warm_worker runs, so that it runs after the exit handlers of everything warm_worker imports
     # (exit handlers run in reverse order of registration).
     atexit.register(end_process, 0)
+    # Killed with the process that started it, and each worker with it, even by `kill -9`, when
+    # an exit handler never runs (flows.runtime.lifeline).
+    die_with(int(os.environ.get(PARENT_VARIABLE) or os.getppid()))
+    _forker = os.getpid()
+
+    def _die_with_forker() -> None:
+        global _forker
+        die_with(_forker)
+        _forker = os.getpid()
+
+    os.register_at_fork(after_in_child=_die_with_forker)
 
 if os.environ.get(FORK_MODEL_VARIABLE):
     try:

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from flows.runtime import lifeline
 from flows.runtime.warmup import untuned
 
 class ServerNotStarted(RuntimeError):
@@ -186,11 +188,11 @@ def _spawn_temporary_server(api: Api) -> None:
     api.url = f"http://127.0.0.1:{port}/api"
     env = {**untuned(os.environ), "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1", **TEMPORARY_SERVER_BOOT}
     api.process = subprocess.Popen(
-        [
-            sys.executable, "-m", "uvicorn", "--app-dir", str(Path(spec.origin).parent.parent),
+        lifeline.command(
+            "uvicorn", "--app-dir", str(Path(spec.origin).parent.parent),
             "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
             "--log-level", "error", "--lifespan", "on",
-        ],
+        ),
         env=env,
     )
 

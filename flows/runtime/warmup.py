@@ -17,6 +17,8 @@ import threading
 from collections.abc import Mapping
 from typing import NoReturn
 
+from flows.runtime import lifeline
+
 #: The environment variable that names the pipeline the fork server loads (`flows.runtime.forkwarm`).
 FORK_MODEL_VARIABLE = "NEWSETL_FORK_SERVER_MODEL"
 
@@ -158,12 +160,14 @@ def use_warm_fork_server(model: str) -> bool:
     """Make the processes this process starts with multiprocessing's "forkserver" method fork
     from a fork server that preloads `flows.runtime.forkwarm` with `model`; False where the platform has
     no fork server (Windows), and workers are spawned and warm up on their own. The fork server
-    starts with the first worker and lives as long as this process."""
+    starts with the first worker and lives as long as this process, its workers as long as it
+    (`flows.runtime.lifeline`)."""
     import multiprocessing
 
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return False
     os.environ[FORK_MODEL_VARIABLE] = model  # the fork server's environment is this process's
+    os.environ[lifeline.PARENT_VARIABLE] = str(os.getpid())  # ... and it dies with this process
     multiprocessing.get_context("forkserver").set_forkserver_preload(["flows.runtime.forkwarm"])
     return True
 
