@@ -363,7 +363,7 @@ def _run_flow(
     # The cores are shared three ways while the temporary Prefect server boots: the server, a
     # warm-up thread (great_expectations, and the model for in-process runs) and the imports here.
     warm_up(settings.model if processes == 1 and not dask else None)  # worker processes load their own
-    from flows.pipeline import etl_flow
+    from flows.pipeline import DiskFull, etl_flow
     from flows.runtime.runners import dask_task_runner, process_task_runner
     from flows.runtime.server import ServerNotStarted, no_heartbeats_on
 
@@ -410,6 +410,9 @@ def _run_flow(
     except LakeError as error:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
+    except DiskFull as error:
+        print(f"newsetl: run failed: {error.strerror}", file=sys.stderr)
+        return EXIT_ERROR
     except QualityGateFailed as error:
         print(f"newsetl: run failed: {error}", file=sys.stderr)
         print(f"details: newsetl sql \"select * from dq_results where not success\" --data-dir {settings.data_dir}", file=sys.stderr)
@@ -445,22 +448,43 @@ def _quiet_logs(quiet: bool) -> Iterator[None]:
     if mine:
         os.environ[level] = "WARNING"
     flow_runs = logging.getLogger("prefect.flow_runs")
+    # a logger's filters see its own records only: the loggers that report a full disk
+    others = [logging.getLogger(name) for name in ("prefect.task_runs", "great_expectations.render.renderer.site_builder")]
     flow_runs.addFilter(_quiet_flow_run)
+    for logger in others:
+        logger.addFilter(_not_disk_full)
     try:
         yield
     finally:
         flow_runs.removeFilter(_quiet_flow_run)
+        for logger in others:
+            logger.removeFilter(_not_disk_full)
         if mine:
             os.environ.pop(level, None)
 
 
-_FLOW_RUN_CHATTER = ("Beginning flow run", "View at ", "Finished in state Completed", "run completed: ")
+_FLOW_RUN_CHATTER = ("Beginning flow run", "View at ", "Finished in state Completed", "Finished in state Failed", "run completed: ")
 
 
 def _quiet_flow_run(record: logging.LogRecord) -> bool:
-    """Leave out the flow run's lines that say nothing the summary does not: its start, the
-    link to a temporary server that is gone when the run ends, its end."""
+    """Leave out the flow run's lines that say nothing the summary (or the failure's own line)
+    does not: its start, the link to a temporary server that is gone when the run ends, its end."""
     return not record.getMessage().startswith(_FLOW_RUN_CHATTER)
+
+
+def _not_disk_full(record: logging.LogRecord) -> bool:
+    """Leave out a task's (or great_expectations') error and traceback for a full disk: the run
+    ends with one line that says so."""
+    from flows.pipeline import disk_full
+
+    if record.exc_info and record.exc_info[1] is not None and disk_full(record.exc_info[1]):
+        return False
+    if "No space left on device" not in record.getMessage():
+        return True
+    if record.name.startswith("great_expectations"):  # it goes on without the page: say so, briefly
+        record.msg, record.args, record.levelno, record.levelname = "data-quality report incomplete: no space left on device", (), logging.WARNING, "WARNING"
+        return True
+    return False
 
 
 def _sql(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ tasks that write.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import math
 import sys
@@ -440,6 +441,16 @@ def _run_row(summary: RunSummary, *, started_at: datetime, finished_at: datetime
     }
 
 
+class DiskFull(OSError):
+    """The disk of the data dir filled up during a run; the lake is as it was before it."""
+
+
+def disk_full(error: BaseException) -> bool:
+    """Whether `error` says the disk is full (an OSError's ENOSPC, or DuckDB's and pyarrow's
+    messages for it)."""
+    return (isinstance(error, OSError) and error.errno == errno.ENOSPC) or "No space left on device" in str(error)
+
+
 @flow(name="newsetl", validate_parameters=False)
 def etl_flow(
     inputs: list[str],
@@ -479,6 +490,13 @@ def etl_flow(
             # The run is recorded as failed; the flow run fails with the gate's message, and the
             # caller gets the exception back (not a traceback in the log: it is no crash).
             return Failed(message=str(failed), data=failed)  # type: ignore[return-value]
+        except Exception as error:
+            if not disk_full(error):
+                raise
+            full = DiskFull(errno.ENOSPC, f"the disk is full: no space left for {settings.data_dir} ({error}). Nothing of this run "
+                            "was loaded: the lake is as it was, with the failure in `runs` if it fitted. Free some space on "
+                            f"that disk (df -h {settings.data_dir}) and run again")
+            return Failed(message=str(full), data=full)  # type: ignore[return-value]
     return summary
 
 
@@ -544,7 +562,7 @@ class _Run:
             with _timed(summary, "quality"):
                 build_data_docs(self.data_dir, summary.run_id)
         except BaseException as error:
-            if summary.status == RunStatus.COMPLETED.value:
+            if summary.status == RunStatus.COMPLETED.value and not disk_full(error):
                 raise  # the commit itself failed (or was interrupted): the lake is as before the run
             self.fail(error)
             raise
@@ -683,5 +701,16 @@ class _Run:
             self.dq_rows += error.dq_rows
         self.summarise(n_entities=0)
         tables = {"dq_results": with_lineage(self.dq_rows, self.lineage), "runs": [self.run_row()]}
-        publish(self.data_dir, summary.run_id, self.parts, _quoted(tables), self.started_at.date(), part_tables=["quarantine"])
-        build_data_docs(self.data_dir, summary.run_id)
+        if disk_full(error):  # room for the record of the failure: none of these parts will load
+            for name, path in self.parts.files():
+                if name != "quarantine":
+                    path.unlink()
+        try:
+            publish(self.data_dir, summary.run_id, self.parts, _quoted(tables), self.started_at.date(), part_tables=["quarantine"])
+        except Exception as failure:
+            if not disk_full(error) or not disk_full(failure):
+                raise
+            self.parts.remove()  # not even the failure fits on the disk: the lake stays as it was
+            return
+        if not disk_full(error):  # the report would not fit either
+            build_data_docs(self.data_dir, summary.run_id)

@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -254,3 +255,45 @@ def test_helpers_end_when_the_run_is_killed(tmp_path: Path, runner: list[str]) -
     finally:
         os.killpg(child.pid, signal.SIGKILL) if _session(child.pid) else None
         child.wait()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MB file system of its own (tmpfs), to fill up."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {mounted.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+@pytest.mark.parametrize("free_kb", [0, 16, 64])
+def test_a_disk_that_fills_during_a_run_gives_one_line_and_leaves_the_lake(
+    small_disk: Path, corpus: Path, tmp_path: Path, free_kb: int
+) -> None:
+    data_dir = small_disk / "data"
+    assert main(["run", "--data-dir", str(data_dir)]) == 0
+    before = query(data_dir, "select count(*) from documents").rows
+    filler = small_disk / "filler"
+    stat = os.statvfs(small_disk)
+    with open(filler, "wb") as handle:
+        handle.write(b"\0" * max(stat.f_bavail * stat.f_frsize - free_kb * 1024, 0))
+
+    child = _newsetl(str(corpus), "--data-dir", str(data_dir), home=tmp_path / "prefect")
+    output = child.communicate(timeout=300)[0]
+    assert child.returncode == 1, output
+    lines = [line for line in output.splitlines() if not line.startswith("newsetl: starting")]
+    assert [line for line in lines if "disk is full" in line and str(data_dir) in line and "lake is as it was" in line], output
+    assert "Traceback" not in output and "Error" not in output.replace("[Errno 28] Error writing", ""), output
+    assert query(data_dir, "select count(*) from documents").rows == before
+    assert main(["verify", "--data-dir", str(data_dir)]) == 0
+    assert not list((data_dir / ".snapshots").glob(".*")), "no staging folder or parts left to take space"
+
+    filler.unlink()
+    child = _newsetl(str(corpus), "--data-dir", str(data_dir), home=tmp_path / "prefect")
+    assert child.communicate(timeout=300)[0] and child.returncode == 0
+    assert query(data_dir, "select count(*) from documents").rows == [(before[0][0] + 7,)]  # the corpus: 7 other paths

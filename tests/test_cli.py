@@ -291,7 +291,7 @@ def test_help_teaches_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     for word in ("run", "sql", "clean", "examples:", "NEWSETL_DATA_DIR", "quarantine"):
         assert word in out
     listed = [line.split()[0] for line in out.splitlines() if line.startswith("    ") and not line.startswith("     ")]
-    assert listed[:7] == ["run", "sql", "serve", "report", "compact", "resolve", "clean"]
+    assert listed[:8] == ["run", "sql", "serve", "report", "compact", "resolve", "verify", "clean"]
     assert out.index("    run ") < out.index("examples:") and len(out[: out.index("    run ")].splitlines()) < 15  # commands come first
 
 

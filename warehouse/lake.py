@@ -355,50 +355,54 @@ class Lake:
         self.snapshots.mkdir(parents=True, exist_ok=True)
         staging = self.snapshots / f".staging-{snapshot_id}"
         staging.mkdir()
-        current = self.current_snapshot()
-        written: list[Path] = []
-        if current is not None:
-            for path in sorted(current.rglob("*.parquet")):
-                rel = path.relative_to(current)
-                if rel.as_posix() in drop:
-                    continue
-                (staging / rel.parent).mkdir(parents=True, exist_ok=True)
-                change = (rewrite or {}).get(rel.as_posix()) or (rewrite or {}).get(rel.parts[0])
-                if change is not None:
-                    name = rel.parts[0]
-                    new = change(pq.read_table(path, schema=TABLES[name], partitioning=None))
-                    check_schema(new, TABLES[name], name=name)
-                    _write_parquet(new, staging / rel)
-                    written.append(staging / rel)
-                else:
-                    os.link(path, staging / rel)
-        for name, path in parts.files() if parts is not None else []:
-            if part_tables is None or name in part_tables:
-                target = staging / name / partition / f"{run_id}-{path.stem}.parquet"
+        try:
+            current = self.current_snapshot()
+            written: list[Path] = []
+            if current is not None:
+                for path in sorted(current.rglob("*.parquet")):
+                    rel = path.relative_to(current)
+                    if rel.as_posix() in drop:
+                        continue
+                    (staging / rel.parent).mkdir(parents=True, exist_ok=True)
+                    change = (rewrite or {}).get(rel.as_posix()) or (rewrite or {}).get(rel.parts[0])
+                    if change is not None:
+                        name = rel.parts[0]
+                        new = change(pq.read_table(path, schema=TABLES[name], partitioning=None))
+                        check_schema(new, TABLES[name], name=name)
+                        _write_parquet(new, staging / rel)
+                        written.append(staging / rel)
+                    else:
+                        os.link(path, staging / rel)
+            for name, path in parts.files() if parts is not None else []:
+                if part_tables is None or name in part_tables:
+                    target = staging / name / partition / f"{run_id}-{path.stem}.parquet"
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.rename(path, target)
+                    written.append(target)
+            for name, table in built.items():
+                if table.num_rows == 0 and (staging / name).is_dir() and any((staging / name).rglob("*.parquet")):
+                    continue  # an empty file only makes a table exist; runs with nothing new add no files
+                target = staging / name / partition / f"{run_id}.parquet"
                 target.parent.mkdir(parents=True, exist_ok=True)
-                os.rename(path, target)
+                target.unlink(missing_ok=True)  # a hard link to the old snapshot's file: never write into it
+                _write_parquet(table, target)
                 written.append(target)
-        for name, table in built.items():
-            if table.num_rows == 0 and (staging / name).is_dir() and any((staging / name).rglob("*.parquet")):
-                continue  # an empty file only makes a table exist; runs with nothing new add no files
-            target = staging / name / partition / f"{run_id}.parquet"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.unlink(missing_ok=True)  # a hard link to the old snapshot's file: never write into it
-            _write_parquet(table, target)
-            written.append(target)
-        if compact_min_files == "default":
-            compact_min_files = COMPACT_MIN_FILES
-        if compact_min_files is not None:
-            written += _compact(staging, run_id=run_id, min_files=compact_min_files)
-        manifest = {
-            "schema_version": SCHEMA_VERSION,
-            "run_id": run_id,
-            "committed_at": datetime.now(timezone.utc).isoformat(),
-            "files": {name: len(list((staging / name).rglob("*.parquet"))) for name in sorted(TABLES) if (staging / name).is_dir()},
-            "parquet_files": _file_entries(staging, previous=(self.manifest() or {}).get("parquet_files") or {}, written=written),
-        }
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        _fsync_new(staging, [*written, staging / MANIFEST])
+            if compact_min_files == "default":
+                compact_min_files = COMPACT_MIN_FILES
+            if compact_min_files is not None:
+                written += _compact(staging, run_id=run_id, min_files=compact_min_files)
+            manifest = {
+                "schema_version": SCHEMA_VERSION,
+                "run_id": run_id,
+                "committed_at": datetime.now(timezone.utc).isoformat(),
+                "files": {name: len(list((staging / name).rglob("*.parquet"))) for name in sorted(TABLES) if (staging / name).is_dir()},
+                "parquet_files": _file_entries(staging, previous=(self.manifest() or {}).get("parquet_files") or {}, written=written),
+            }
+            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+            _fsync_new(staging, [*written, staging / MANIFEST])
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)  # what was written so far: a full disk gets it back
+            raise
         final = self.snapshots / snapshot_id
         os.rename(staging, final)
         _fsync_dir(self.snapshots)
