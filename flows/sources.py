@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import zlib
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from schemas import QuarantineReason, Stage
 from transforms.extract import GZIP_MAGIC, WARC_MAGIC, extract_document
+from flows.warc import Record, records
 from transforms.records import RawDoc, Rejection
 
 
@@ -124,28 +126,6 @@ def _is_warc(path: str) -> bool:
     return head.startswith(WARC_MAGIC)
 
 
-def _gzip_is_complete(path: str) -> bool:
-    """True when every gzip member of the file ends with its end marker (warcio silently stops
-    at a truncated member, so a cut-short .warc.gz is checked here, streaming)."""
-    inflater = zlib.decompressobj(wbits=31)
-    in_member = False
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            while chunk:
-                try:
-                    inflater.decompress(chunk)
-                except zlib.error:
-                    return False
-                in_member = True
-                if inflater.eof:
-                    chunk = inflater.unused_data
-                    inflater = zlib.decompressobj(wbits=31)
-                    in_member = False
-                else:
-                    chunk = b""
-    return not in_member
-
-
 def source_name(path: str) -> str:
     """The path as the tables keep it: as found, or, when the file system's name is not valid
     UTF-8, with its undecodable bytes written as escapes (caf\\xe9.txt), so nothing is lost."""
@@ -177,38 +157,49 @@ def _read_documents(path: str, *, max_bytes: int) -> list[RawDoc | Rejection]:
         return [Rejection(path, Stage.EXTRACT, QuarantineReason.NOT_A_REGULAR_FILE, f"{kind}, not a regular file: not opened")]
     if not _is_warc(path):
         return [read_document(path, max_bytes=max_bytes)]
-    from warcio.archiveiterator import ArchiveIterator
-    from warcio.exceptions import ArchiveLoadFailed
-
     out: list[RawDoc | Rejection] = []
     try:
         with open(path, "rb") as handle:
-            for record in ArchiveIterator(handle):
-                if record.rec_type != "response" or record.http_headers is None:
-                    continue
-                content_type = (record.http_headers.get_header("Content-Type") or "").lower()
-                if "html" not in content_type:
-                    continue
-                url = record.rec_headers.get_header("WARC-Target-URI") or f"{path}#{len(out)}"
-                payload = record.content_stream().read(max_bytes + 1)
-                if not payload.strip():
-                    # a response with a body that reads as nothing: the archive was cut short here
-                    out.append(Rejection(url, Stage.EXTRACT, QuarantineReason.UNREADABLE,
-                                         f"WARC record in {path} has no readable body (archive truncated or corrupt)"))
-                    continue
-                if len(payload) > max_bytes:
-                    out.append(Rejection(url, Stage.EXTRACT, QuarantineReason.TOO_LARGE,
-                                         f"WARC record over the {max_bytes / 1048576:.1f} MB limit (raise it with --max-file-mb)"))
-                    continue
-                out.append(extract_document(url, payload, max_bytes=max_bytes, url=url))
+            for record in records(handle, compressed=_is_gzip(path), keep=max_bytes):
+                out.extend(_warc_document(path, record, max_bytes=max_bytes))
     except OSError as error:
         out.append(Rejection(path, Stage.EXTRACT, QuarantineReason.UNREADABLE, f"cannot read: {error.strerror or error}"))
-    except (ArchiveLoadFailed, EOFError, ValueError) as error:  # truncated or not a WARC after all
-        out.append(Rejection(path, Stage.EXTRACT, QuarantineReason.UNREADABLE,
-                             f"WARC archive not read to the end after {len(out)} records: {error}"))
-    if path.lower().endswith(".gz") and not _gzip_is_complete(path):
-        out.append(Rejection(path, Stage.EXTRACT, QuarantineReason.UNREADABLE,
-                             f"WARC archive is truncated or corrupt: read {len(out)} records before the cut"))
     if not out:
         out.append(Rejection(path, Stage.EXTRACT, QuarantineReason.EMPTY, "WARC archive with no HTML response record"))
     return out
+
+
+def _warc_document(path: str, record: Record, *, max_bytes: int) -> list[RawDoc | Rejection]:
+    """The document of one WARC record: an HTML response loads, a damaged or too large record
+    is quarantined with its number, any other record (request, metadata, image) is skipped."""
+    url = record.headers.get("warc-target-uri") or f"{path}#record-{record.number}"
+    where = f"WARC record {record.number} of {path}"
+    if record.problem is not None:
+        return [Rejection(url, Stage.EXTRACT, QuarantineReason.UNREADABLE, f"{where} is {record.problem}")]
+    if record.headers.get("warc-type") != "response":
+        return []
+    if record.size > max_bytes:
+        return [Rejection(url, Stage.EXTRACT, QuarantineReason.TOO_LARGE,
+                          f"{where}: {record.size / 1048576:.1f} MB is over the {max_bytes / 1048576:.1f} MB limit (raise it with --max-file-mb)")]
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    head = "".join(f"{name}: {value}\r\n" for name, value in record.headers.items())
+    raw = f"WARC/1.0\r\n{head}\r\n".encode() + record.block + b"\r\n\r\n"
+    try:
+        parsed = next(iter(ArchiveIterator(io.BytesIO(raw))))
+        if parsed.http_headers is None:
+            return []
+        if "html" not in (parsed.http_headers.get_header("Content-Type") or "").lower():
+            return []
+        payload = parsed.content_stream().read()
+    except (ArchiveLoadFailed, StopIteration, ValueError, EOFError) as error:
+        return [Rejection(url, Stage.EXTRACT, QuarantineReason.UNREADABLE, f"{where} is malformed: {error}")]
+    if not payload.strip():
+        return [Rejection(url, Stage.EXTRACT, QuarantineReason.UNREADABLE, f"{where} has an empty body")]
+    return [extract_document(url, payload, max_bytes=max_bytes, url=url)]
+
+
+def _is_gzip(path: str) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC

@@ -147,6 +147,68 @@ def test_warc_record_over_the_size_limit_is_too_large(tmp_path: Path) -> None:
     assert isinstance(results[0], Rejection) and results[0].reason is QuarantineReason.TOO_LARGE
 
 
+def _pages(tmp_path: Path, name: str, *, compress: bool, sizes: tuple[int, ...] = (0, 0, 0)) -> tuple[Path, list[int]]:
+    """A WARC of one HTML response per size (that many more bytes of padding in its page), and
+    where each record starts in the file."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    path, starts = tmp_path / name, []
+    with open(path, "wb") as handle:
+        writer = WARCWriter(handle, gzip=compress)
+        for i, padding in enumerate(sizes):
+            starts.append(handle.tell())
+            page = PAGE.replace("Storm", f"Storm {i}").encode() + b" " * padding
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(f"https://example.com/{i}", "response", payload=io.BytesIO(page), http_headers=headers))
+    return path, starts
+
+
+def _outcome(results: list[RawDoc | Rejection]) -> list[tuple[str, str]]:
+    return [(r.source_path, r.reason.value if isinstance(r, Rejection) else "loaded") for r in results]
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_warc_cut_short_loads_whole_records_only_and_names_the_cut_one(tmp_path: Path, compress: bool) -> None:
+    path, starts = _pages(tmp_path, "cut.warc" + ".gz" * compress, compress=compress)
+    data = path.read_bytes()
+    path.write_bytes(data[: starts[2] + (len(data) - starts[2]) // 2])
+    results = read_documents(str(path), max_bytes=1 << 20)
+    assert [o for _, o in _outcome(results)] == ["loaded", "loaded", "unreadable"]
+    assert "record 3" in results[2].detail and "truncated" in results[2].detail  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_damaged_record_in_the_middle_is_quarantined_with_its_number_and_the_next_loads(tmp_path: Path, compress: bool) -> None:
+    path, starts = _pages(tmp_path, "middle.warc" + ".gz" * compress, compress=compress)
+    data = bytearray(path.read_bytes())
+    at = starts[1] + (20 if compress else 0)  # inside the second record's compressed data, or its version line
+    data[at : at + 8] = b"GARBAGE!"
+    path.write_bytes(bytes(data))
+    results = read_documents(str(path), max_bytes=1 << 20)
+    assert _outcome(results) == [
+        ("https://example.com/0", "loaded"), (f"{path}#record-2", "unreadable"), ("https://example.com/2", "loaded")
+    ]
+    assert "WARC record 2" in results[1].detail  # type: ignore[union-attr]
+
+
+def test_a_huge_compressed_record_is_too_large_without_holding_it_in_memory(tmp_path: Path) -> None:
+    import tracemalloc
+
+    path, _ = _pages(tmp_path, "bomb.warc.gz", compress=True, sizes=(0, 200 << 20, 0))
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        results = read_documents(str(path), max_bytes=1 << 20)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert _outcome(results) == [
+        ("https://example.com/0", "loaded"), ("https://example.com/1", "too_large"), ("https://example.com/2", "loaded")
+    ]
+    assert peak < 20 << 20, f"{peak / 1048576:.0f} MB held to read a 200 MB record over a 1 MB limit"
+
+
 def test_warc_with_no_html_is_empty(tmp_path: Path) -> None:
     path = tmp_path / "empty.warc"
     path.write_bytes(b"")
