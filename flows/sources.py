@@ -25,8 +25,8 @@ def discover(inputs: Sequence[str | Path]) -> list[str]:
 
     Folders are walked recursively, following symbolic links to folders but never entering a
     folder twice (link loops); symbolic links to files are listed under their own path, and
-    broken links, named pipes, sockets and devices are listed too (extract quarantines them,
-    without opening them). Order is sorted and
+    broken links, named pipes, sockets, devices and folders that cannot be listed are listed too
+    (extract quarantines them, without opening them). Order is sorted and
     stable; a path found twice is listed once.
 
     Raises:
@@ -60,10 +60,12 @@ def count_files(inputs: Sequence[str | Path], *, stop_at: int) -> int:
         if not path.is_dir():
             count += 1
         else:
-            for _folder, _dirnames, filenames in os.walk(path, followlinks=True):
+            unlisted: list[OSError] = []  # a folder that cannot be listed is an input extract quarantines
+            for _folder, _dirnames, filenames in os.walk(path, followlinks=True, onerror=unlisted.append):
                 count += len(filenames)
-                if count >= stop_at:
+                if count + len(unlisted) >= stop_at:
                     break
+            count += len(unlisted)
         if count >= stop_at:
             return stop_at
     return count
@@ -72,7 +74,11 @@ def count_files(inputs: Sequence[str | Path], *, stop_at: int) -> int:
 def _walk(root: Path) -> Iterable[str]:
     seen: set[tuple[int, int]] = set()
     out: list[str] = []
-    for folder, dirnames, filenames in os.walk(root, followlinks=True):
+
+    def unlisted(error: OSError) -> None:  # a folder that cannot be listed: extract says why
+        out.append(str(error.filename))
+
+    for folder, dirnames, filenames in os.walk(root, followlinks=True, onerror=unlisted):
         stat = os.stat(folder)
         if (stat.st_dev, stat.st_ino) in seen:
             dirnames[:] = []
@@ -152,6 +158,12 @@ def _read_documents(path: str, *, max_bytes: int) -> list[RawDoc | Rejection]:
         mode = os.stat(path).st_mode
     except OSError:
         mode = stat.S_IFREG  # read_document says why it cannot be read
+    if stat.S_ISDIR(mode):
+        try:
+            os.listdir(path)
+        except OSError as error:
+            return [Rejection(path, Stage.EXTRACT, QuarantineReason.UNREADABLE,
+                              f"a folder that cannot be listed ({error.strerror or error}): none of its files was read")]
     if not stat.S_ISREG(mode):
         kind = _KINDS.get(stat.S_IFMT(mode), "not a file")
         return [Rejection(path, Stage.EXTRACT, QuarantineReason.NOT_A_REGULAR_FILE, f"{kind}, not a regular file: not opened")]

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,8 @@ from flows.cli import main
 from flows.settings import SAMPLE_CORPUS
 from flows.sources import source_name
 from warehouse.duck import query
+
+from .conftest import ROOT
 
 PARAGRAPH = (
     "The central bank raised its main interest rate by a quarter of a point on Thursday, saying that "
@@ -222,3 +228,37 @@ def test_a_document_that_breaks_the_model_is_quarantined_and_the_others_load(tmp
     assert _rows(data_dir, "select source_path from documents") == [(str(inputs / "fine.txt"),)]
     rows = _rows(data_dir, "select source_path, stage, reason, detail from quarantine")
     assert rows == [(str(inputs / "breaks.txt"), "annotate", "annotation_error", "ValueError: the model cannot read this document")]
+
+
+def test_a_folder_that_cannot_be_listed_is_quarantined_as_unreadable(tmp_path: Path) -> None:
+    """Run as an unprivileged user (root lists any folder): the locked folder is one quarantine
+    row, the readable file beside it loads."""
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv to drop privileges")
+    top = Path(tempfile.mkdtemp(prefix="newsetl-unlisted-"))
+    try:
+        (top / "ok.txt").write_text("A readable article.\n", encoding="utf-8")
+        locked = top / "locked"
+        locked.mkdir()
+        (locked / "hidden.txt").write_text("Never read.\n", encoding="utf-8")
+        locked.chmod(0)
+        top.chmod(0o777)
+        (top / "ok.txt").chmod(0o644)
+        script = (
+            "import json, sys; from flows.sources import count_files, discover, read_documents\n"
+            "paths = discover([sys.argv[1]])\n"
+            "print(json.dumps([count_files([sys.argv[1]], stop_at=10), "
+            "[(r.source_path, getattr(r, 'reason', 'loaded'), getattr(r, 'detail', '')) for p in paths for r in read_documents(p, max_bytes=1 << 20)]]))\n"
+        )
+        command = [sys.executable, "-c", script, str(top)]
+        if os.geteuid() == 0:
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+        assert done.returncode == 0, done.stderr
+        count, outcome = json.loads(done.stdout)
+        assert count == 2
+        assert [(path, reason) for path, reason, _ in outcome] == [(str(locked), "unreadable"), (str(top / "ok.txt"), "loaded")]
+        assert "cannot be listed" in outcome[0][2] and "Permission denied" in outcome[0][2]
+    finally:
+        (top / "locked").chmod(0o755)
+        shutil.rmtree(top)
