@@ -280,3 +280,44 @@ def test_a_headline_in_capitals_between_paragraphs_is_an_inline_link_but_a_subhe
     assert cleaned.body == f"{PARA}\n\nGIRLS BASKETBALL\n\n{PARA2}"
     assert [r.reason for r in cleaned.removed if r.text == promo] == [RemovalReason.INLINE_LINK]
     assert classify_line("Follow Newsbeat on Instagram, Facebook, Twitter and YouTube.") is RemovalReason.SOCIAL_PROMPT
+
+
+# --- wire copy: agency stories where short lines, lists and tables are the story ---------------
+
+WIRE = FIXTURES / "wire"
+WIRE_LABELS = {k: v for k, v in json.loads((WIRE / "labels.json").read_text(encoding="utf-8")).items() if not k.startswith("_")}
+
+
+@pytest.mark.parametrize("layout", ["one newline", "blank lines"])
+@pytest.mark.parametrize("name", sorted(WIRE_LABELS))
+def test_wire_copy_keeps_every_body_line_and_finds_headline_byline_and_dateline(name: str, layout: str) -> None:
+    label = WIRE_LABELS[name]
+    text = (WIRE / name).read_text(encoding="utf-8")
+    cleaned = clean_text(text if layout == "one newline" else text.replace("\n", "\n\n"))
+    body = [line.strip() for line in text.splitlines() if line.strip() and line.strip() not in label["not_body"]]
+    assert cleaned.body.split("\n\n") == body, [(r.text, r.reason.value) for r in cleaned.removed]
+    assert (cleaned.title, cleaned.author, cleaned.dateline) == (label["title"], label["author"], label["dateline"])
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Italy recalled Giacomo Ferraresi",  # a first sentence cut short, not a byline
+        "Results of the World Cup",
+        "1. Ingrid Halvorsen ( Norway ) 21 minutes 14.6 seconds",  # a ranked result, not a standfirst
+        "Forwards: Giacomo Ferraresi, Luca Bellandi, Matteo Orsini",  # a labelled list, not tags
+    ],
+)
+def test_a_short_line_above_a_story_stays_without_evidence_of_furniture(line: str) -> None:
+    story = "Rome has a new coach for the national team after a long search by the federation this year.\n"
+    cleaned = clean_text(f"RUGBY - ITALY NAME SQUAD.\n{line}\n{story}")
+    assert line in cleaned.body.split("\n\n"), cleaned.removed
+
+
+def test_a_menu_above_a_page_is_still_cut_but_a_fixture_list_below_a_story_stays() -> None:
+    menu = "\n".join(["Home", "World", "Business", "Sport", "Culture"])
+    story = "\n".join(["The draw for the third round was made on Sunday, with the holders away to a second-tier side."] * 1)
+    fixtures = "\n".join(["Arsenal v Stoke", "Man Utd v Exeter", "Derby v Wigan", "Hull v Colchester", "Chelsea v Scunthorpe"])
+    cleaned = clean_text(f"{menu}\nCup draw pairs holders with second-tier side\n{story}\n{fixtures}\n")
+    assert cleaned.body.split("\n\n") == [story, *fixtures.split("\n")]
+    assert set(menu.split("\n")) <= {r.text for r in cleaned.removed}

@@ -154,7 +154,7 @@ _AUTHOR_BOX_RE: Final[re.Pattern[str]] = re.compile(
     r"(?:(?i:the author|the writer|l'auteur|o autor|el autor|der autor)|[A-ZÀ-Þ][\w'’.-]+(?:\s+[A-ZÀ-Þ][\w'’.-]+){1,3})$"
 )
 #: "jdoe says:" heading each reader comment.
-_COMMENTER_RE: Final[re.Pattern[str]] = re.compile(r"^(?:\d{1,4}[.)]\s+)?\S[^.!?]{0,40}\s(?:says|said|wrote|writes):?$", re.I)
+_COMMENTER_RE: Final[re.Pattern[str]] = re.compile(r"^(?:\d{1,4}[.)]\s+)?\S[^.!?,]{0,40}\s(?:says|said|wrote|writes):$", re.I)
 _COMMENT_RE: Final[re.Pattern[str]] = re.compile(
     r"(?:^leave a (?:reply|comment)|your e-?mail address will not be published|required fields are marked|"
     r"^post a comment|^add a comment|^\d+ comments?$|^comments?$|^cancel reply$|save my name, email)",
@@ -184,6 +184,17 @@ _SOURCE_RE: Final[re.Pattern[str]] = re.compile(r"^(?i:source|via|courtesy of)\s
 _DATELINE_RE: Final[re.Pattern[str]] = re.compile(
     r"^(?P<place>[A-Z][A-Z.'’ -]{1,40}?[A-Z.])(?:,\s*[A-Z][\w. ]{1,30})?\s*(?:\([A-Za-z ]+\)\s*)?(?:—|–|--|-)\s*\S"
 )
+#: A person's name on a line of its own: two to four capitalised words, with the particles of
+#: names ("Jan van der Berg", "Ana de la Cruz").
+_NAME_RE: Final[re.Pattern[str]] = re.compile(
+    r"^(?!(?:The|A|An)\s)[A-Z][\w.'’-]+(?:\s+(?:(?:van|von|der|den|de|del|della|la|le|da|di|du|dos|bin|al|el|ibn|ten|ter)\s+)*[A-Z][\w.'’-]+){1,3}$"
+)
+#: A list item or a labelled line ("1. Ana Ruiz 21:14.6", "Result: Nadal 6-7 6-2 Roddick"): content, not a standfirst.
+_LABELLED_RE: Final[re.Pattern[str]] = re.compile(r"^(?:\d{1,2}[.)]\s|[*•·▪–-]\s|[\w ]{1,20}:\s)")
+#: A dateline of its own line: "TOKYO 2026-12-06", "OSTERSUND, Sweden 2026-12-04".
+_DATELINE_ALONE_RE: Final[re.Pattern[str]] = re.compile(
+    r"^(?P<place>[A-Z][A-Z.'’ -]{1,40}?[A-Z.])(?:,\s*[A-Z][\w. ]{1,30}?)?\s+(?P<date>\d.*)$"
+)
 _TAGS_PREFIX_RE: Final[re.Pattern[str]] = re.compile(r"^(?:tags?|topics?|filed under)\s*:\s*(?P<tags>.+)$", re.I)
 
 
@@ -210,6 +221,8 @@ def _split_tags(line: str) -> tuple[str, ...] | None:
     tags = [item for item in items if item]
     if not match and (len(tags) < 2 or not (line.rstrip().endswith(",") or len(tags) >= 3)):
         return None
+    if not match and ":" in text:
+        return None  # "Forwards: Ana Ruiz, Li Wei, ...": a labelled list, not tags
     if all(_words(tag) <= 3 and tag[:1].isupper() and not _ends_sentence(tag) for tag in tags):
         return tuple(tags)
     return None
@@ -401,7 +414,7 @@ def _clean_once(text: str, *, page: PageMeta | None, furniture: frozenset[str]) 
     start, end = _article_span(lines) if page is None else (0, len(lines) - 1)
     # ... but only where the text shows it is a page: what is cut must hold some furniture (an
     # article that ends with a list of results keeps its list).
-    if not _has_furniture(lines[:start]):
+    if not _has_furniture(lines[:start], menus=True):
         start = 0
     if not _has_furniture(lines[end + 1 :]):
         end = len(lines) - 1
@@ -414,14 +427,16 @@ def _clean_once(text: str, *, page: PageMeta | None, furniture: frozenset[str]) 
     # (An HTML page's description is its standfirst as often as it is its first paragraph, so
     # it goes to `subtitle` in _with_page_meta and no line is removed for it.)
     if page is None:
+        after_title = title_line is not None
         for line in lines[:first_par]:
-            if line.reason is not None or _ends_sentence(line.text):
+            if line is title_line or line.reason is not None:
                 continue
-            if subtitle is None and title_line is not None and _words(line.text) >= 6:
-                line.reason = R.SUBTITLE
+            if after_title and not _ends_sentence(line.text) and _words(line.text) >= 6 and not _LABELLED_RE.match(line.text):
+                line.reason = R.SUBTITLE  # the first text line under the headline
                 subtitle = line.text
-            elif _words(line.text) <= 6:
-                line.reason = R.BYLINE
+            elif _NAME_RE.match(line.text):
+                line.reason = R.BYLINE  # a name alone above the story
+            after_title = False
 
     # Between paragraphs: an unpunctuated line set apart by two blank lines links elsewhere.
     for line in lines[first_par:last_par]:
@@ -452,9 +467,9 @@ def _clean_once(text: str, *, page: PageMeta | None, furniture: frozenset[str]) 
         if line.reason is None and has_furniture:
             if block is R.RELATED_ARTICLES and _LIST_ITEM_RE.match(line.text):
                 line.reason = R.RELATED_ARTICLES
-            elif block is not None or (page is None and not (_ends_sentence(line.text) and _words(line.text) >= 4)):
-                # In extracted HTML the end of the article is the extractor's call: short lines
-                # after the last paragraph (a list, a table) go only after a furniture line.
+            elif block is not None:
+                # short lines after the last paragraph (a list, a table, a results line) are
+                # the story's until a furniture line ends it
                 line.reason = R.TRAILING_FURNITURE
 
     for i, line in enumerate(lines):
@@ -478,7 +493,7 @@ def _clean_once(text: str, *, page: PageMeta | None, furniture: frozenset[str]) 
         page_date=_page_date(lines),
         author=_author(lines),
         source_name=_source_name(lines),
-        dateline=_dateline(kept[0]) if kept else None,
+        dateline=(_dateline(kept[0]) if kept else None) or _dateline_alone(lines[:first_par]),
         tags=tags,
     )
     if page is not None:
@@ -527,10 +542,35 @@ def _is_shouted_link(text: str) -> bool:
     return _words(text) >= 6 and len(letters) >= 10 and "|" not in text and all(ch.isupper() for ch in letters)
 
 
-def _has_furniture(part: list[_Line]) -> bool:
-    """Some line of `part` is known furniture, or three are menu-like (three words at most)."""
-    known = any(ln.reason is not None and ln.reason not in (R.TITLE, R.REPEATED_TITLE) for ln in part)
-    return known or sum(1 for ln in part if ln.reason is None and _words(ln.text) <= 3) >= 3
+#: What marks the text around an article as a web page's: a story's own header lines (headline,
+#: date, byline, standfirst, tags, captions) do not, and neither do short lines, capitals or
+#: digits (a results table, a list of names): they are often the story.
+_PAGE_FURNITURE: Final[frozenset[R]] = frozenset({
+    R.INLINE_LINK, R.RELATED_ARTICLES, R.NEWSLETTER_PROMPT, R.SOCIAL_PROMPT, R.SITE_FURNITURE,
+    R.DONATION_APPEAL, R.COMMENT_FORM, R.COPYRIGHT, R.SOURCE_FURNITURE,
+})
+
+
+#: Consecutive lines that make a menu: short (three words at most), without digits (a table
+#: row) and not a label ending in ":" (a heading of what follows).
+MENU_LINES: Final[int] = 5
+
+
+def _has_furniture(part: list[_Line], *, menus: bool = False) -> bool:
+    """Some line of `part` is a web page's furniture (`_PAGE_FURNITURE`), or, with `menus`,
+    MENU_LINES consecutive lines of it are menu entries (above an article, where a page's
+    navigation is; below it such lines are as often a list of fixtures or names)."""
+    run = 0
+    for ln in part:
+        if ln.reason in _PAGE_FURNITURE:
+            return True
+        if not menus:
+            continue
+        menu_like = ln.reason is None and _words(ln.text) <= 3 and not ln.text.endswith(":") and not any(ch.isdigit() for ch in ln.text)
+        run = run + 1 if menu_like else 0
+        if run >= MENU_LINES:
+            return True
+    return False
 
 
 def _is_lead_in(line: _Line) -> bool:
@@ -600,6 +640,15 @@ def _dateline(first_paragraph: str) -> str | None:
         return None
     place = match.group("place").strip()
     return place if len(place) >= 2 and place.upper() == place else None
+
+
+def _dateline_alone(lines: list[_Line]) -> str | None:
+    """The place of a dateline printed on its own line above the story ("TOKYO 2026-12-06")."""
+    for line in lines:
+        match = _DATELINE_ALONE_RE.match(line.text) if line.reason is R.DATE_LINE else None
+        if match and parse_date(match.group("date")):
+            return match.group("place").strip()
+    return None
 
 
 def clean_document(raw: RawDoc, *, furniture: frozenset[str] = frozenset()) -> CleanDoc | Rejection:
