@@ -22,7 +22,7 @@ import os
 import sys
 from types import FrameType
 
-from flows.runtime.lifeline import PARENT_VARIABLE, die_with
+from flows.runtime.lifeline import die_with
 from flows.runtime.warmup import FORK_MODEL_VARIABLE, end_process, warm_worker
 
 
@@ -51,7 +51,7 @@ if _in_fork_server():
     atexit.register(end_process, 0)
     # Killed with the process that started it, and each worker with it, even by `kill -9`, when
     # an exit handler never runs (flows.runtime.lifeline).
-    die_with(int(os.environ.get(PARENT_VARIABLE) or os.getppid()))
+    die_with(os.getppid())
     _forker = os.getpid()
 
     def _die_with_forker() -> None:

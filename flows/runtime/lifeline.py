@@ -14,8 +14,6 @@ import os
 import signal
 import sys
 
-#: The environment variable that names the process a fork server must not outlive.
-PARENT_VARIABLE = "NEWSETL_LIFELINE_PARENT"
 _PR_SET_PDEATHSIG = 1
 _PRELUDE = (
     "import ctypes, os, runpy, signal, sys\n"

@@ -17,8 +17,6 @@ import threading
 from collections.abc import Mapping
 from typing import NoReturn
 
-from flows.runtime import lifeline
-
 #: The environment variable that names the pipeline the fork server loads (`flows.runtime.forkwarm`).
 FORK_MODEL_VARIABLE = "NEWSETL_FORK_SERVER_MODEL"
 
@@ -167,7 +165,6 @@ def use_warm_fork_server(model: str) -> bool:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return False
     os.environ[FORK_MODEL_VARIABLE] = model  # the fork server's environment is this process's
-    os.environ[lifeline.PARENT_VARIABLE] = str(os.getpid())  # ... and it dies with this process
     multiprocessing.get_context("forkserver").set_forkserver_preload(["flows.runtime.forkwarm"])
     return True
 
