@@ -78,4 +78,4 @@ docs: $(STAMP)
 # ../shared/benchmarks/article-extraction with newsetl and trafilatura alone, and page text only.
 SHARED ?= ../shared
 bench-extraction: $(STAMP)
-	$(PY) -m benchmarks.extraction --shared $(SHARED)
+	$(PY) -m benchmarks.extraction --shared $(SHARED) $(if $(RS_PYTHON),--rs-python $(RS_PYTHON))

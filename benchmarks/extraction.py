@@ -137,6 +137,26 @@ def _run(name: str, pages: list[tuple[str, str, str]], predict: Callable[[str], 
     return evaluate((truth, predictions[key]) for key, _, truth in pages), seconds, predictions
 
 
+def _rs_trafilatura(python: Path, pages_dir: Path, pages: list[tuple[str, str, str]]) -> dict[str, tuple[Scores, float]]:
+    """rs-trafilatura alone and followed by newsetl's line cleaner, on the same pages (it runs
+    in `python`, a 3.12 interpreter: benchmarks/rs_extract.py)."""
+    import subprocess
+    import tempfile
+
+    from transforms.clean import clean_text
+    from transforms.html import extract_html
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "rs.json"
+        done = subprocess.run([str(python), str(Path(__file__).with_name("rs_extract.py")), str(pages_dir), str(out)],
+                              capture_output=True, text=True, check=True)
+        predicted = json.loads(out.read_text(encoding="utf-8"))
+    seconds = float(done.stderr.strip().split()[-1])
+    alone = evaluate((truth, predicted[key]["text"]) for key, _, truth in pages)
+    cleaned = evaluate((truth, clean_text(predicted[key]["text"], page=extract_html(html)[1]).body) for key, html, truth in pages)
+    return {"rs-trafilatura alone": (alone, seconds), "rs-trafilatura + line cleaner": (cleaned, seconds)}
+
+
 def _drop_headline(text: str, title: str | None) -> str:
     lines = text.split("\n")
     if title and lines and " ".join(lines[0].split()).casefold() == " ".join(title.split()).casefold():
@@ -148,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--shared", type=Path, default=SHARED, help=f"the shared folder (default: {SHARED})")
     parser.add_argument("--dump", type=Path, help="write every prediction to this JSON file, for inspection")
+    parser.add_argument("--rs-python", type=Path, help="a Python 3.12 with rs-trafilatura installed: score it too (see benchmarks/rs_extract.py)")
     args = parser.parse_args(argv)
     pages_dir = args.shared / "benchmarks" / "article-extraction"
 
@@ -209,6 +230,11 @@ def main(argv: list[str] | None = None) -> int:
 
     html_f1 = results["newsetl (trafilatura + line cleaner)"].f1
     traf_f1 = results["trafilatura alone"].f1
+    if args.rs_python:
+        rs_scores = _rs_trafilatura(args.rs_python, pages_dir, pages)
+        print(f"  rs-trafilatura ({args.rs_python}), HTML:")
+        for name, (scores, seconds) in rs_scores.items():
+            print(f"  {name:<44} {scores.precision:9.3f} {scores.recall:7.3f} {scores.f1:7.3f} {seconds:8.1f}")
     text_f1 = results["whole-page text (inscriptis) + line cleaner"].f1
     print("\ntargets")
     print(f"  seeds body kept >= 99.5%              {'met' if kept >= TARGETS['seed_body_kept'] else 'NOT met'}")
