@@ -258,7 +258,7 @@ def check_stage(
     """The stage's checks; a failed gate is returned, not raised, so that Prefect does not log
     it as a crash of the task with a traceback: the flow stops the run with its message."""
     try:
-        check = quality.validate_stage(stage, frames, run_id=run_id, params=params, docs_root=Path(data_dir))
+        check = quality.validate_stage(stage, frames, run_id=run_id, params=params)
     except quality.QualityGateFailed as gate_failed:
         return gate_failed
     n_failed = sum(1 for row in check.dq_rows if not row["success"])
@@ -394,15 +394,15 @@ def publish(data_dir: str, run_id: str, parts: RunParts, tables: dict[str, list[
     return views
 
 
-@task(name="data-docs", cache_policy=NO_CACHE)
-def build_data_docs(data_dir: str, run_id: str) -> str | None:
-    """Render this run's data-quality report (see `quality.write_report`). A failure here is
-    logged, not raised: the data is already loaded."""
+@task(name="report", cache_policy=NO_CACHE)
+def write_report(data_dir: str) -> str | None:
+    """Rewrite the data-quality report (see `quality.write_report`). A failure here is logged,
+    not raised: the data is already loaded."""
     logger = get_run_logger()
     try:
-        index = quality.write_report(Path(data_dir), run_id)
+        index = quality.write_report(Path(data_dir))
     except Exception as error:  # noqa: BLE001 - the report is secondary to the loaded data
-        logger.warning("data docs not built: %s: %s", type(error).__name__, error)
+        logger.warning("data-quality report not written: %s: %s", type(error).__name__, error)
         return None
     logger.info("data-quality report: %s", index)
     return str(index)
@@ -560,7 +560,7 @@ class _Run:
                 tables.update(dq_results=with_lineage(checked, self.lineage), runs=[self.run_row()])
                 publish(self.data_dir, summary.run_id, self.parts, _quoted(tables), self.started_at.date())
             with _timed(summary, "quality"):
-                build_data_docs(self.data_dir, summary.run_id)
+                write_report(self.data_dir)
         except BaseException as error:
             if summary.status == RunStatus.COMPLETED.value and not disk_full(error):
                 raise  # the commit itself failed (or was interrupted): the lake is as before the run
@@ -713,4 +713,4 @@ class _Run:
             self.parts.remove()  # not even the failure fits on the disk: the lake stays as it was
             return
         if not disk_full(error):  # the report would not fit either
-            build_data_docs(self.data_dir, summary.run_id)
+            write_report(self.data_dir)

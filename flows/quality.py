@@ -40,10 +40,8 @@ class QualityGateFailed(RuntimeError):
 
 
 _LOCK = threading.Lock()
-_PENDING_DOCS: dict[str, list[Any]] = {}
-SITE_NAME = "local_site"
-DOCS_SITE = Path("gx") / "uncommitted" / "data_docs" / SITE_NAME
-FRONT_PAGE = "newsetl.html"
+#: The data-quality report, in the data dir.
+REPORT_PAGE = "report.html"
 
 
 def gx_run_name(run_id: str) -> str:
@@ -62,39 +60,30 @@ def gx_run_name(run_id: str) -> str:
 
 def prepare() -> None:
     """Import great_expectations and create its in-memory context now (it takes seconds)."""
-    _context(None)
-
-
-def docs_site(data_dir: Path) -> Path:
-    """The folder of a data dir's Data Docs site."""
-    return Path(data_dir) / DOCS_SITE
+    _context()
 
 
 def docs_index(data_dir: Path) -> Path:
-    """The report's front page (newsetl's own, see `transforms.report`)."""
-    return docs_site(data_dir) / FRONT_PAGE
+    """The data-quality report's page (see `transforms.report`)."""
+    return Path(data_dir) / REPORT_PAGE
 
 
-def _context(project_root: Path | None) -> Any:
+def _context() -> Any:
     with _LOCK:
-        return _new_context(str(project_root) if project_root else None)
+        return _new_context()
 
 
-@lru_cache(maxsize=8)
-def _new_context(project_root: str | None) -> Any:
-    """An in-memory context, or with `project_root` a file context whose stores and Data Docs
-    site live in `<project_root>/gx/` (created on first use)."""
+@lru_cache(maxsize=1)
+def _new_context() -> Any:
+    """great_expectations' in-memory context: the results are kept in `dq_results`, and the
+    report is newsetl's own page, so nothing of GX's is written to disk."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     # That module sets its own logger to INFO, which prints where each temporary docs folder goes.
     logging.getLogger(ProgressBarsConfig.__module__).setLevel(logging.WARNING)
-    context: Any
-    if project_root:
-        context = gx.get_context(mode="file", project_root_dir=project_root)
-    else:
-        context = gx.get_context(mode="ephemeral")
+    context: Any = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     try:
         context.data_sources.get("newsetl")
@@ -114,7 +103,6 @@ def _validate(
     id_columns: Sequence[str],
     run_id: str,
     run_time: datetime,
-    docs: bool,
 ) -> Any:
     """Validate one frame through a GX Checkpoint; with `docs`, remember the stored result so
     `build_docs` renders it."""
@@ -147,56 +135,18 @@ def _validate(
     present = [c for c in columns if c in rows[0]] if rows else list(columns)
     frame = pd.DataFrame(list(rows), columns=present) if rows else pd.DataFrame(columns=present)
     result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=gx_run_name(run_id), run_time=run_time))
-    identifier, validation_result = next(iter(result.run_results.items()))
-    if docs:
-        with _LOCK:
-            _PENDING_DOCS.setdefault(run_id, []).append(identifier)
-    return validation_result
+    return next(iter(result.run_results.values()))
 
 
-def build_docs(data_dir: Path, run_id: str) -> list[tuple[str, str, str]]:
-    """Render the Data Docs pages of a run's validations (stored by `validate_stage` with
-    `docs_root=data_dir`). Rendering once per run, not per stage, keeps it to about a second.
-
-    Returns (stage, frame, page path relative to the site folder) for each validation.
-    """
-    with _LOCK:
-        identifiers = _PENDING_DOCS.pop(run_id, [])
-    if not identifiers:
-        return []
-    context = _context(data_dir)
-    context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=identifiers)
-    site = docs_site(data_dir).resolve()
-    pages = []
-    for identifier in identifiers:
-        _, stage, frame = identifier.expectation_suite_identifier.name.split(".", 2)
-        for url in context.get_docs_sites_urls(resource_identifier=identifier, site_name=SITE_NAME):
-            path = Path(url["site_url"].removeprefix("file://"))
-            pages.append((stage, frame, path.resolve().relative_to(site).as_posix()))
-    return pages
-
-
-def write_report(data_dir: Path, run_id: str) -> Path:
-    """Render a run's Data Docs pages, remember their links beside the site, and rewrite the
-    report's front page from the latest REPORT_RUNS runs in the lake's `runs` and `dq_results`
-    (read by DuckDB, so the page costs the same however many runs the lake holds); return the
-    front page."""
+def write_report(data_dir: Path) -> Path:
+    """Rewrite the data-quality report from the latest REPORT_RUNS runs in the lake (read by
+    DuckDB, so the page costs the same however many runs the lake holds); return its path."""
     from transforms.report import render_report
     from warehouse.lake import Lake
     from warehouse.state import report_rows
 
-    pages = build_docs(data_dir, run_id)
-    links_dir = docs_site(data_dir) / "newsetl-links"
-    links_dir.mkdir(parents=True, exist_ok=True)
-    (links_dir / f"{run_id}.json").write_text(json.dumps(pages), encoding="utf-8")
-    runs, results, n_runs = report_rows(Lake(data_dir), n=REPORT_RUNS)
-    links = {
-        (run["run_id"], stage, frame): page
-        for run in runs
-        if (path := links_dir / f"{run['run_id']}.json").exists()
-        for stage, frame, page in json.loads(path.read_text(encoding="utf-8"))
-    }
-    html = render_report(runs, results, links, n_runs=n_runs)
+    rows = report_rows(Lake(data_dir), n=REPORT_RUNS)
+    html = render_report(rows.runs, rows.results, rows.quarantined, rows.quarantine_counts, n_runs=rows.n_runs)
     index = docs_index(data_dir)
     tmp = index.with_suffix(".tmp")
     tmp.write_text(html, encoding="utf-8")
@@ -265,14 +215,12 @@ def validate_stage(
     *,
     run_id: str,
     params: Mapping[str, Any] | None = None,
-    docs_root: Path | None = None,
 ) -> StageCheck:
     """Check the frames a stage produced against its contract.
 
     Input: frame name -> rows, for every frame the stage's contract names, and the values of
     the contract's `Param`s. Output: one `dq_results` row per expectation, and the documents
-    failing `quarantine` expectations. `warn` failures are only recorded. With `docs_root` (a
-    data dir), results are also stored there and its Data Docs site is updated.
+    failing `quarantine` expectations. `warn` failures are only recorded.
 
     Raises:
         QualityGateFailed: at least one `stop` expectation failed (or could not be evaluated,
@@ -280,7 +228,7 @@ def validate_stage(
         KeyError: a frame or a Param named by the contract was not given (a bug in the flow).
     """
     params = params or {}
-    context = _context(docs_root)
+    context = _context()
     specs_by_frame: dict[str, list[Expectation]] = {}
     for spec in CONTRACT[stage]:
         specs_by_frame.setdefault(spec.frame, []).append(spec)
@@ -301,7 +249,6 @@ def validate_stage(
             id_columns=sorted({s.id_column for s in specs}),
             run_id=run_id,
             run_time=now,
-            docs=docs_root is not None,
         )
         # GX does not keep the suite's order; each result names its spec in meta.
         results = sorted(validation.results, key=lambda r: r.expectation_config.meta["newsetl_index"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -110,16 +111,37 @@ def recent_densities(lake: Lake, *, n: int) -> list[float]:
     return [row[0] for row in _query(lake, "runs", "recent_densities", {"n": n})]
 
 
-def report_rows(lake: Lake, *, n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
-    """What the data-quality report's front page shows: the latest `n` runs (newest first),
-    their `dq_results` rows, and how many runs the lake holds."""
+@dataclass
+class ReportRows:
+    """What the data-quality report shows: the latest runs (newest first), their `dq_results`
+    rows, the first quarantine rows of each and its quarantine counts by reason, and how many
+    runs the lake holds."""
+
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+    quarantine_counts: list[dict[str, Any]] = field(default_factory=list)
+    n_runs: int = 0
+
+
+def report_rows(lake: Lake, *, n: int, files_per_run: int = 100) -> ReportRows:
+    """The latest `n` runs and what the report shows of them (`ReportRows`), with at most
+    `files_per_run` quarantine rows each."""
+    out = ReportRows()
     if not lake.files("runs"):
-        return [], [], 0
+        return out
     with _connect(lake) as (con, folder):
-        cursor = con.execute(_sql(folder, "report_runs"), {"n": n})
-        runs = [dict(zip([d[0] for d in cursor.description], row)) for row in cursor.fetchall()]
-        if not lake.files("dq_results"):
-            return runs, [], runs[0]["n_runs"] if runs else 0
-        cursor = con.execute(_sql(folder, "report_results"), {"ids": [run["run_id"] for run in runs]})
-        results = [dict(zip([d[0] for d in cursor.description], row)) for row in cursor.fetchall()]
-    return runs, results, runs[0]["n_runs"] if runs else 0
+
+        def rows(name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+            cursor = con.execute(_sql(folder, name), params)
+            return [dict(zip([d[0] for d in cursor.description], row)) for row in cursor.fetchall()]
+
+        out.runs = rows("report_runs", {"n": n})
+        out.n_runs = out.runs[0]["n_runs"] if out.runs else 0
+        ids = [run["run_id"] for run in out.runs]
+        if lake.files("dq_results"):
+            out.results = rows("report_results", {"ids": ids})
+        if lake.files("quarantine"):
+            out.quarantined = rows("report_quarantine", {"ids": ids, "limit": files_per_run})
+            out.quarantine_counts = rows("report_quarantine_counts", {"ids": ids})
+    return out
