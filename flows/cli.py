@@ -124,6 +124,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--cron", required=True, metavar="EXPR", help='cron schedule, e.g. "0 * * * *" for hourly')
     _data_dir_option(serve)
     _run_options(serve)
+    serve.add_argument(
+        "--processes", type=int, metavar="N",
+        help="run each scheduled run's clean and annotate batches in N worker processes, each with its own spaCy "
+        "pipeline (default: 1, in the run's own process)",
+    )
 
     report = commands.add_parser(
         "report",
@@ -579,6 +584,9 @@ def _serve(args: argparse.Namespace) -> int:
     from transforms.cron import cron_problem
 
     settings = _settings(args)
+    if args.processes is not None and args.processes < 1:
+        print(f"newsetl: --processes must be at least 1, got {args.processes}", file=sys.stderr)
+        return EXIT_ERROR
     try:
         CronSchedule(cron=args.cron)
     except ValidationError:
@@ -606,7 +614,7 @@ def _serve(args: argparse.Namespace) -> int:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     # The options given (checked above); the others stay unset, so each run takes its defaults then.
-    options = {name: getattr(args, name) for name in ("batch_size", "chunk_size", "max_file_mb", "min_body_chars", "max_quarantined")}
+    options = {name: getattr(args, name) for name in ("batch_size", "chunk_size", "max_file_mb", "min_body_chars", "max_quarantined", "processes")}
     aliases = str(Path(args.aliases).resolve()) if args.aliases else None
     try:
         # Prefect read its settings when the cron check imported it: without this it would serve

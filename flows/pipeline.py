@@ -463,10 +463,13 @@ def etl_flow(
     max_quarantined: float | None = None,
     aliases: str | None = None,
     workers: int = 1,
+    processes: int | None = None,
 ) -> RunSummary:
     """Load news articles from `inputs` (files or folders) into the warehouse in `data_dir`.
 
     `workers` is how many processes the task runner has (sets the number of tasks per stage).
+    `processes` (a deployment's runs: `newsetl serve --processes N`): run the stages in that
+    many worker processes, as a subflow with a process pool, where this flow has no such runner.
 
     The run holds the data dir's lock from reading the lake to publishing, so a second run
     started meanwhile waits, then finds this one's documents loaded.
@@ -475,6 +478,12 @@ def etl_flow(
         data_dir=data_dir, model=model, batch_size=batch_size, chunk_size=chunk_size, max_file_mb=max_file_mb,
         min_body_chars=min_body_chars, max_quarantined=max_quarantined, aliases=aliases,
     )
+    if processes is not None and processes > 1 and not isinstance(_task_runner(), ProcessPoolTaskRunner):
+        from flows.runtime.runners import process_task_runner
+
+        pool = etl_flow.with_options(task_runner=process_task_runner(workers=processes, model=settings.model))
+        return pool(inputs, data_dir=data_dir, model=model, batch_size=batch_size, chunk_size=chunk_size, max_file_mb=max_file_mb,
+                    min_body_chars=min_body_chars, max_quarantined=max_quarantined, aliases=aliases, workers=processes)
     logger = get_run_logger()
     lake = _lake(settings.data_dir)
 

@@ -17,7 +17,7 @@ from distributed import Client
 from prefect import flow, task
 
 from flows.cli import main
-from flows.settings import DEFAULT_MODEL
+from flows.settings import DEFAULT_MODEL, SAMPLE_CORPUS
 from flows.runtime.localdask import LocalDask
 from flows.runtime.runners import process_task_runner
 from warehouse.duck import query
@@ -85,6 +85,29 @@ def test_a_process_pool_run_loads_the_same_tables_as_an_in_process_run(loaded: P
     assert ran_in and set(ran_in) == {os.getpid()}
     for name, sql in COMPARED.items():
         assert query(data_dir, sql).rows == query(loaded, sql).rows, name
+
+
+def test_a_flow_given_processes_runs_its_stages_in_a_process_pool(loaded: Path, tmp_path: Path) -> None:
+    # As a deployment's scheduled run does (`newsetl serve --processes 2`): the flow has no
+    # process pool of its own, so it runs the stages under one, and its process cleans nothing.
+    from flows import tasks
+    from flows.pipeline import etl_flow
+
+    ran_in: list[int] = []
+    original = tasks.clean_batch.fn
+
+    def spy(*args: object, **kwargs: object) -> object:
+        ran_in.append(os.getpid())
+        return original(*args, **kwargs)
+
+    tasks.clean_batch.fn = spy  # type: ignore[method-assign]
+    try:
+        summary = etl_flow([str(SAMPLE_CORPUS)], data_dir=str(tmp_path / "served"), batch_size=2, processes=2)
+    finally:
+        tasks.clean_batch.fn = original  # type: ignore[method-assign]
+    assert summary.n_loaded == 5 and ran_in == [], "the clean batches ran in worker processes"
+    for name, sql in COMPARED.items():
+        assert query(tmp_path / "served", sql).rows == query(loaded, sql).rows, name
 
 
 def _warm() -> tuple[bool, bool]:

@@ -32,7 +32,8 @@ def test_a_served_deployment_runs_when_triggered_and_loads_the_tables(tmp_path: 
     data_dir = tmp_path / "data"
     serve_log = open(tmp_path / "serve.log", "wb")
     serving = subprocess.Popen(
-        [str(BIN / "newsetl"), "serve", str(SAMPLE_CORPUS), "--cron", "0 0 1 1 *", "--data-dir", str(data_dir), "--max-quarantined", "0.75"],
+        [str(BIN / "newsetl"), "serve", str(SAMPLE_CORPUS), "--cron", "0 0 1 1 *", "--data-dir", str(data_dir), "--max-quarantined", "0.75",
+         "--processes", "2"],
         env=env, stdout=serve_log, stderr=subprocess.STDOUT,
     )
     try:
@@ -48,7 +49,7 @@ def test_a_served_deployment_runs_when_triggered_and_loads_the_tables(tmp_path: 
         assert query(data_dir, "select status from runs").rows == [("completed",)]
         inspect = _prefect(["deployment", "inspect", "newsetl/newsetl"], env).stdout
         assert "0 0 1 1 *" in inspect
-        assert "'max_quarantined': 0.75" in inspect  # the runs it schedules get the options it was given
+        assert "'max_quarantined': 0.75" in inspect and "'processes': 2" in inspect  # the runs it schedules get its options
     finally:
         serving.send_signal(signal.SIGINT)
         try:
