@@ -5,7 +5,9 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+# One stamp per Python version: `make test PYTHON=python3.13` rebuilds a .venv made by another.
+PYVER  := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+STAMP  := $(VENV)/.installed-$(PYVER)
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
@@ -45,7 +47,9 @@ bench-entities: $(STAMP)
 # --no-deps: the lock is complete, so pip installs exactly it (pip's resolver
 # mishandles extras such as sqlalchemy[asyncio] in --require-hashes mode).
 $(STAMP): requirements/lock.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "newsetl needs Python 3.11; set PYTHON=/path/to/python3.11")'
+	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else "newsetl needs Python 3.11, 3.12 or 3.13; set PYTHON=/path/to/python3.13, for example")'
+	@if [ -x $(PY) ] && [ "$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PYVER)" ]; then \
+	    echo "$(VENV) is for another Python: making it again with $(PYTHON)"; rm -rf $(VENV); fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements/lock.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
@@ -55,7 +59,7 @@ $(STAMP): requirements/lock.txt pyproject.toml
 # Re-resolve the lock from requirements/requirements.in (needs uv in the venv).
 lock: $(STAMP)
 	$(PY) -m pip install --quiet uv
-	$(VENV)/bin/uv pip compile requirements/requirements.in --python-version 3.11 \
+	$(VENV)/bin/uv pip compile requirements/requirements.in --universal --python-version 3.11 \
 	    --generate-hashes --no-strip-extras --no-header -o requirements/lock.txt
 
 # Growing lake: a run into lakes of 10k to 1M documents against an empty one, and a run's memory
