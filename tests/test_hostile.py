@@ -233,8 +233,12 @@ def test_a_document_that_breaks_the_model_is_quarantined_and_the_others_load(tmp
 def test_a_folder_that_cannot_be_listed_is_quarantined_as_unreadable(tmp_path: Path) -> None:
     """Run as an unprivileged user (root lists any folder): the locked folder is one quarantine
     row, the readable file beside it loads."""
-    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+    unprivileged = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+    if unprivileged and shutil.which("setpriv") is None:
         pytest.skip("running as root without setpriv to drop privileges")
+    probe = subprocess.run([*unprivileged, sys.executable, "-c", "pass"], capture_output=True, text=True)
+    if probe.returncode != 0:  # an interpreter under /root that another user cannot load
+        pytest.skip(f"an unprivileged user cannot run {sys.executable}: {probe.stderr.strip()[:200]}")
     top = Path(tempfile.mkdtemp(prefix="newsetl-unlisted-"))
     try:
         (top / "ok.txt").write_text("A readable article.\n", encoding="utf-8")
@@ -250,9 +254,7 @@ def test_a_folder_that_cannot_be_listed_is_quarantined_as_unreadable(tmp_path: P
             "print(json.dumps([count_files([sys.argv[1]], stop_at=10), "
             "[(r.source_path, getattr(r, 'reason', 'loaded'), getattr(r, 'detail', '')) for p in paths for r in read_documents(p, max_bytes=1 << 20)]]))\n"
         )
-        command = [sys.executable, "-c", script, str(top)]
-        if os.geteuid() == 0:
-            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        command = [*unprivileged, sys.executable, "-c", script, str(top)]
         done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
         assert done.returncode == 0, done.stderr
         count, outcome = json.loads(done.stdout)
