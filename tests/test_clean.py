@@ -321,3 +321,18 @@ def test_a_menu_above_a_page_is_still_cut_but_a_fixture_list_below_a_story_stays
     cleaned = clean_text(f"{menu}\nCup draw pairs holders with second-tier side\n{story}\n{fixtures}\n")
     assert cleaned.body.split("\n\n") == [story, *fixtures.split("\n")]
     assert set(menu.split("\n")) <= {r.text for r in cleaned.removed}
+
+
+def test_a_page_whose_article_is_a_table_of_figures_keeps_the_table() -> None:
+    menu = "\n".join(["Home", "News", "Results", "Standings", "Calendar", "Drivers", "Contact"])
+    intro = "Final standings of the 2026 series after 36 races:"
+    table = "\n".join(f"{i}  Driver Number{i}  {5000 - 37 * i}  {i % 4}  {i % 3}  {20 - i % 7}" for i in range(1, 26))
+    footer = "\n".join(["Share this on WhatsApp", "Copyright © 2026 Racing News. All rights reserved.", "Privacy policy", "About us"])
+    related = "\n".join([
+        "Comments that insult other readers or are off topic will not be approved by our moderators, who read every one of them before it appears.",
+        "Read the latest column by our editor on the championship and what it means for next season's title fight among the leading teams.",
+    ])
+    cleaned = clean_text(f"{menu}\n{intro}\n{table}\n{footer}\n{related}\n")
+    body = cleaned.body.split("\n\n")
+    assert all(row.strip() in body for row in table.split("\n")), [(r.text, r.reason.value) for r in cleaned.removed][:12]
+    assert not set(menu.split("\n")) & set(body)

@@ -515,7 +515,9 @@ def _article_span(lines: list[_Line]) -> tuple[int, int]:
     total, start, run = 0, 0, 0
     for i, line in enumerate(lines):
         n = _words(line.text)
-        prose = line.reason is None and is_paragraph(line.text) and not (_BULLET_RE.match(line.text) and n < 25)
+        prose = line.reason is None and (
+            (is_paragraph(line.text) and not (_BULLET_RE.match(line.text) and n < 25)) or _is_table_row(line.text)
+        )
         if prose:
             run = 0
         elif n <= 3 or _BULLET_RE.match(line.text):  # menu entries, tags, link-list items
@@ -534,6 +536,14 @@ def _article_span(lines: list[_Line]) -> tuple[int, int]:
     while first > 0 and _is_lead_in(lines[first - 1]):
         first -= 1
     return first, last
+
+
+def _is_table_row(text: str) -> bool:
+    """A row of a table of figures (results, standings, prices): at least three numbers, and
+    numbers in a third of its words at least."""
+    words = text.split()
+    numbers = sum(1 for word in words if any(ch.isdigit() for ch in word))
+    return numbers >= 3 and numbers * 3 >= len(words)
 
 
 def _is_shouted_link(text: str) -> bool:
