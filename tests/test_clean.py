@@ -336,3 +336,22 @@ def test_a_page_whose_article_is_a_table_of_figures_keeps_the_table() -> None:
     body = cleaned.body.split("\n\n")
     assert all(row.strip() in body for row in table.split("\n")), [(r.text, r.reason.value) for r in cleaned.removed][:12]
     assert not set(menu.split("\n")) & set(body)
+
+
+def test_legal_text_under_a_pages_copyright_line_is_not_taken_for_the_article() -> None:
+    menu = "\n".join(["Home", "Recipes", "Fitness", "Nutrition", "Shop", "Community"])
+    article = "\n".join([
+        "Our new meal plan keeps breakfast simple, with eggs, greens and a slice of wholegrain toast before the morning workout.",
+        "Lunch is a bowl of lentils with roasted peppers, which keeps well in the fridge for three days if you prepare it on Sunday.",
+    ])
+    legal = "\n".join([
+        "© 2026 Example Health, LLC. All rights reserved. Example Health is the owner of the trademarks and service marks on this site.",
+        "The information provided on this website, including the blogs and community pages, is for general purposes only and is not a substitute "
+        "for professional advice; results vary depending on starting point, goals and effort, and you should consult your physician first.",
+        "These statements have not been evaluated by any regulator, and the products named here are not intended to diagnose, treat, cure or "
+        "prevent any disease; any names of other companies and their products are trademarks of their respective owners worldwide.",
+        "Apple, the Apple logo and the App Store are trademarks of their owner, registered in many countries, and Google Play is a trademark of "
+        "its owner too, and neither owner sponsors, endorses or is otherwise involved with this website or its programmes in any way.",
+    ])
+    cleaned = clean_text(f"{menu}\nA week of simple meals\n{article}\nShare on Facebook\n{legal}\n")
+    assert cleaned.body.split("\n\n") == article.split("\n"), [(r.text[:40], r.reason.value) for r in cleaned.removed]

@@ -513,9 +513,11 @@ def _article_span(lines: list[_Line]) -> tuple[int, int]:
     """
     best, best_span = 0, (0, len(lines) - 1)
     total, start, run = 0, 0, 0
+    # a page's footer: from a copyright line in its second half on, prose is legal text
+    footer = next((i for i in range(len(lines) - 1, len(lines) // 2, -1) if lines[i].reason is R.COPYRIGHT), len(lines))
     for i, line in enumerate(lines):
         n = _words(line.text)
-        prose = line.reason is None and (
+        prose = i < footer and line.reason is None and (
             (is_paragraph(line.text) and not (_BULLET_RE.match(line.text) and n < 25)) or _is_table_row(line.text)
         )
         if prose:
