@@ -96,3 +96,16 @@ def test_verify_finds_changed_bytes_of_the_same_size_and_unknown_files(data_dir:
     assert main(["verify", "--repair", "--data-dir", str(data_dir)]) == 0
     assert not any(p.name == forged.name for p in Lake(data_dir).files("sentences"))
     assert main(["verify", "--data-dir", str(data_dir)]) == 0
+
+
+def test_a_lost_manifest_is_named_queries_still_answer_and_repair_records_the_files_again(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = query(data_dir, COUNTS).rows
+    (Lake(data_dir).root / "_lake.json").unlink()
+    assert query(data_dir, COUNTS).rows == before  # answered, not waiting for a manifest forever
+    assert main(["verify", "--data-dir", str(data_dir)]) == 1
+    assert "_lake.json" in capsys.readouterr().out
+    assert main(["verify", "--repair", "--data-dir", str(data_dir)]) == 0
+    assert main(["verify", "--data-dir", str(data_dir)]) == 0
+    assert query(data_dir, COUNTS).rows == before

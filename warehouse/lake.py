@@ -260,6 +260,9 @@ class Lake:
             try:
                 fd = os.open(snapshot / MANIFEST, os.O_RDONLY)
             except FileNotFoundError:
+                if self.current_snapshot() is not None and self.current_snapshot().resolve() == snapshot:  # type: ignore[union-attr]
+                    yield snapshot  # still current, its manifest lost (a damaged lake): unpinned
+                    return
                 continue  # replaced and removed since the link was read: read it again
             try:
                 fcntl.flock(fd, fcntl.LOCK_SH)
