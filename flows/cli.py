@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     from flows.runtime.localdask import LocalDask
     from flows.runtime.server import Api
+    from warehouse.lake import Lake
 
 from flows.settings import ENVIRONMENT, SAMPLE_CORPUS, Settings, SettingsError
 from flows.runtime.warmup import end_process
@@ -315,8 +316,9 @@ def _run(args: argparse.Namespace) -> int:
     from warehouse.lake import Lake, LakeError
 
     try:  # the run checks again under the data dir's lock; this says it before Prefect starts
-        Lake(settings.data_dir).check_version()
-        Lake(settings.data_dir).check_intact()
+        lake = Lake(settings.data_dir)
+        lake.check_version()
+        lake.check_intact()
     except LakeError as error:
         print(f"newsetl: {error}", file=sys.stderr)
         return EXIT_ERROR
@@ -642,13 +644,22 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _compact(args: argparse.Namespace) -> int:
-    from warehouse.lake import Lake, LakeError
+def _existing_lake(settings: Settings) -> "Lake | None":
+    """The data dir's lake, or None, with the error said, when no run has loaded one yet."""
+    from warehouse.lake import Lake
 
-    settings = Settings.load(data_dir=args.data_dir)
     lake = Lake(settings.data_dir)
     if not lake.root.exists():
         print(f"newsetl: no lake in {settings.data_dir}: load one first with `newsetl run --data-dir {settings.data_dir}`", file=sys.stderr)
+        return None
+    return lake
+
+
+def _compact(args: argparse.Namespace) -> int:
+    from warehouse.lake import LakeError
+
+    settings = Settings.load(data_dir=args.data_dir)
+    if (lake := _existing_lake(settings)) is None:
         return EXIT_ERROR
 
     def waiting(holder: str) -> None:
@@ -674,12 +685,10 @@ def _resolve(args: argparse.Namespace) -> int:
     from flows.aliases import load_alias_rules
     from flows.pipeline import reresolve
     from transforms.resolve import AliasFileError
-    from warehouse.lake import Lake, LakeError
+    from warehouse.lake import LakeError
 
     settings = Settings.load(data_dir=args.data_dir, aliases=args.aliases)
-    lake = Lake(settings.data_dir)
-    if not lake.root.exists():
-        print(f"newsetl: no lake in {settings.data_dir}: load one first with `newsetl run --data-dir {settings.data_dir}`", file=sys.stderr)
+    if (lake := _existing_lake(settings)) is None:
         return EXIT_ERROR
     try:
         rules = load_alias_rules(settings.data_dir, settings.aliases)
@@ -693,13 +702,11 @@ def _resolve(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from warehouse.lake import Lake, LakeError
+    from warehouse.lake import LakeError
     from warehouse.repair import NEEDS_RELOAD, repair
 
     settings = Settings.load(data_dir=args.data_dir)
-    lake = Lake(settings.data_dir)
-    if not lake.root.exists():
-        print(f"newsetl: no lake in {settings.data_dir}: load one first with `newsetl run --data-dir {settings.data_dir}`", file=sys.stderr)
+    if (lake := _existing_lake(settings)) is None:
         return EXIT_ERROR
     manifest = lake.manifest() or {}
     if manifest and not manifest.get("parquet_files"):

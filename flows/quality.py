@@ -104,8 +104,7 @@ def _validate(
     run_id: str,
     run_time: datetime,
 ) -> Any:
-    """Validate one frame through a GX Checkpoint; with `docs`, remember the stored result so
-    `build_docs` renders it."""
+    """Validate one frame through a GX Checkpoint; return its validation result."""
     import great_expectations as gx
     import pandas as pd
     from great_expectations.core.run_identifier import RunIdentifier

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from flows.warc import Record, records
 from schemas import QuarantineReason, Stage
 from transforms.extract import GZIP_MAGIC, WARC_MAGIC, extract_document
-from flows.warc import Record, records
 from transforms.records import RawDoc, Rejection
 
 
@@ -172,7 +172,8 @@ def _read_documents(path: str, *, max_bytes: int) -> list[RawDoc | Rejection]:
     out: list[RawDoc | Rejection] = []
     try:
         with open(path, "rb") as handle:
-            for record in records(handle, compressed=_is_gzip(path), keep=max_bytes):
+            compressed = handle.peek(len(GZIP_MAGIC))[: len(GZIP_MAGIC)] == GZIP_MAGIC
+            for record in records(handle, compressed=compressed, keep=max_bytes):
                 out.extend(_warc_document(path, record, max_bytes=max_bytes))
     except OSError as error:
         out.append(Rejection(path, Stage.EXTRACT, QuarantineReason.UNREADABLE, f"cannot read: {error.strerror or error}"))
@@ -210,8 +211,3 @@ def _warc_document(path: str, record: Record, *, max_bytes: int) -> list[RawDoc 
     if not payload.strip():
         return [Rejection(url, Stage.EXTRACT, QuarantineReason.UNREADABLE, f"{where} has an empty body")]
     return [extract_document(url, payload, max_bytes=max_bytes, url=url)]
-
-
-def _is_gzip(path: str) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC

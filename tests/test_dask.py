@@ -33,31 +33,32 @@ COMPARED = {
 
 
 @contextmanager
-def extract_calls() -> Iterator[list[int]]:
-    """The pids of the calls of the extract task's function while in the block. Only this
-    process's copy of the function records them: a batch extracted by a worker process leaves
-    no record."""
+def calls_of(name: str = "extract_batch") -> Iterator[list[int]]:
+    """The pids of the calls of task `name`'s function (in flows.tasks) while in the block.
+    Only this process's copy of the function records them: a batch run by a worker process
+    leaves no record."""
     from flows import tasks
 
     ran_in: list[int] = []
-    original = tasks.extract_batch.fn
+    task = getattr(tasks, name)
+    original = task.fn
 
     def spy(*args: object, **kwargs: object) -> object:
         ran_in.append(os.getpid())
         return original(*args, **kwargs)
 
-    tasks.extract_batch.fn = spy  # type: ignore[method-assign]
+    task.fn = spy
     try:
         yield ran_in
     finally:
-        tasks.extract_batch.fn = original  # type: ignore[method-assign]
+        task.fn = original
 
 
 def test_a_dask_run_loads_the_same_tables_as_a_local_run(loaded: Path, tmp_path: Path) -> None:
     # The local cluster's workers read the same disk: the flow's process extracts every batch,
     # and the workers clean and annotate.
     data_dir = tmp_path / "dask"
-    with extract_calls() as ran_in:
+    with calls_of() as ran_in:
         assert main(["run", "--dask", "--workers", "2", "--batch-size", "2", "--data-dir", str(data_dir)]) == 0
     assert ran_in and set(ran_in) == {os.getpid()}
     for name, sql in COMPARED.items():
@@ -80,7 +81,7 @@ def test_a_process_pool_run_loads_the_same_tables_as_an_in_process_run(loaded: P
     # Two worker processes (Prefect's ProcessPoolTaskRunner), each with its own spaCy pipeline.
     # The flow's process extracts; the workers clean and annotate.
     data_dir = tmp_path / "processes"
-    with extract_calls() as ran_in:
+    with calls_of() as ran_in:
         assert main(["run", "--processes", "2", "--batch-size", "2", "--data-dir", str(data_dir)]) == 0
     assert ran_in and set(ran_in) == {os.getpid()}
     for name, sql in COMPARED.items():
@@ -90,21 +91,10 @@ def test_a_process_pool_run_loads_the_same_tables_as_an_in_process_run(loaded: P
 def test_a_flow_given_processes_runs_its_stages_in_a_process_pool(loaded: Path, tmp_path: Path) -> None:
     # As a deployment's scheduled run does (`newsetl serve --processes 2`): the flow has no
     # process pool of its own, so it runs the stages under one, and its process cleans nothing.
-    from flows import tasks
     from flows.pipeline import etl_flow
 
-    ran_in: list[int] = []
-    original = tasks.clean_batch.fn
-
-    def spy(*args: object, **kwargs: object) -> object:
-        ran_in.append(os.getpid())
-        return original(*args, **kwargs)
-
-    tasks.clean_batch.fn = spy  # type: ignore[method-assign]
-    try:
+    with calls_of("clean_batch") as ran_in:
         summary = etl_flow([str(SAMPLE_CORPUS)], data_dir=str(tmp_path / "served"), batch_size=2, processes=2)
-    finally:
-        tasks.clean_batch.fn = original  # type: ignore[method-assign]
     assert summary.n_loaded == 5 and ran_in == [], "the clean batches ran in worker processes"
     for name, sql in COMPARED.items():
         assert query(tmp_path / "served", sql).rows == query(loaded, sql).rows, name

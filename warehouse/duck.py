@@ -44,17 +44,14 @@ def view_files() -> dict[str, Path]:
 
 
 #: The DuckDB variable that points the views at one snapshot's folder (`newsetl sql` sets it to the
-#: snapshot it pinned); without it, the views read the `lake` link.
+#: snapshot it pinned); without it, the views read the `lake` link. The view files name it.
 SNAPSHOT_VARIABLE = "newsetl_snapshot"
 
 
 def view_sql(name: str, lake_root: Path) -> str:
-    """The CREATE VIEW statement of one view, for a lake at `lake_root`: it reads the folder the
-    variable SNAPSHOT_VARIABLE names, or else the link itself (not resolved, so the views of a
-    tool's connection follow each new snapshot)."""
-    link = _lake_path(lake_root).replace("'", "''")
-    folder = f"coalesce(getvariable('{SNAPSHOT_VARIABLE}'), '{link}') || '"
-    return view_files()[name].read_text(encoding="utf-8").replace("'{{lake}}", folder)
+    """The CREATE VIEW statement of one view, for a lake at `lake_root` (the link itself is kept,
+    not resolved, so the views of a tool's connection follow each new snapshot)."""
+    return view_files()[name].read_text(encoding="utf-8").replace("{{lake}}", _lake_path(lake_root).replace("'", "''"))
 
 
 def _lake_path(lake_root: Path) -> str:
@@ -215,7 +212,7 @@ def _moved(con: duckdb.DuckDBPyConnection, lake: Lake) -> bool:
     data dir was moved or copied since they were built)."""
     (n_views, n_here), = con.execute(
         "select count(*), count(*) filter (where contains(sql, $here)) from duckdb_views() where not internal and contains(sql, 'read_parquet')",
-        {"here": _lake_path(lake.root) + "/"},
+        {"here": "'" + _lake_path(lake.root).replace("'", "''") + "'"},  # the link's path, as the view files quote it
     ).fetchall()
     return bool(n_views > 0 and n_here == 0)
 

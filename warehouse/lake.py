@@ -260,7 +260,8 @@ class Lake:
             try:
                 fd = os.open(snapshot / MANIFEST, os.O_RDONLY)
             except FileNotFoundError:
-                if self.current_snapshot() is not None and self.current_snapshot().resolve() == snapshot:  # type: ignore[union-attr]
+                now = self.current_snapshot()
+                if now is not None and now.resolve() == snapshot:
                     yield snapshot  # still current, its manifest lost (a damaged lake): unpinned
                     return
                 continue  # replaced and removed since the link was read: read it again
@@ -398,7 +399,6 @@ class Lake:
                 "schema_version": SCHEMA_VERSION,
                 "run_id": run_id,
                 "committed_at": datetime.now(timezone.utc).isoformat(),
-                "files": {name: len(list((staging / name).rglob("*.parquet"))) for name in sorted(TABLES) if (staging / name).is_dir()},
                 "parquet_files": _file_entries(staging, previous=(self.manifest() or {}).get("parquet_files") or {}, written=written),
             }
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -452,11 +452,8 @@ def _file_entries(staging: Path, *, previous: Mapping[str, dict[str, Any]], writ
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _write_parquet(table: pa.Table, target: Path) -> None:

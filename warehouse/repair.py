@@ -18,6 +18,7 @@ merged file (`compacted-*.parquet`), of any run of day D. What follows from leav
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -79,27 +80,34 @@ def repair(lake: Lake, run_id: str) -> Repaired:
         else:
             out.lost.append(f"the {table} rows of {_describe(runs, partition)}: these records cannot be derived again")
     dropped = {item.path for item in damage}
-    rewrite = {}
-    for path in sorted(snapshot.glob("documents/*/*.parquet")):
-        rel = path.relative_to(snapshot).as_posix()
-        partition = path.parent.name
-        if rel not in dropped and partition in mark:
-            table = pq.read_table(path, schema=TABLES["documents"], partitioning=None)
-            marked = _marked(table, mark[partition])
-            if pc.sum(marked).as_py():
-                out.marked += int(pc.sum(marked).as_py())
-                rewrite[rel] = lambda t, runs=mark[partition]: _mark(t, _marked(t, runs))
+    rewrite: dict[str, Callable[[pa.Table], pa.Table]] = {}
+
+    def marking(runs: set[str] | None) -> Callable[[pa.Table], pa.Table]:
+        def change(table: pa.Table) -> pa.Table:
+            marked = _marked(table, runs)
+            out.marked += int(pc.sum(marked).as_py() or 0)
+            return _mark(table, marked)
+
+        return change
+
+    for partition, runs in mark.items():  # the commit reads and rewrites each file once
+        rewrite.update({path.relative_to(snapshot).as_posix(): marking(runs) for path in snapshot.glob(f"documents/{partition}/*.parquet")})
     for partition in sorted(lost_documents):
         kept = _documents_of(snapshot, partition, dropped)
         for name in DOCUMENT_ROWS:
             for path in sorted(snapshot.glob(f"{name}/{partition}/*.parquet")):
                 rel = path.relative_to(snapshot).as_posix()
                 if rel not in dropped:
-                    rewrite[rel] = lambda t, kept=kept: t.filter(pc.is_in(_pairs(t), value_set=kept))
+                    rewrite[rel] = _keeping(kept)
     # an empty file for a table left with none, so that its view still exists
     empty: dict[str, list[dict[str, object]]] = {name: [] for name in TABLES}
     out.snapshot = lake.commit(run_id, empty, drop=dropped, rewrite=rewrite, compact_min_files=None)
     return out
+
+
+def _keeping(kept: pa.Array) -> Callable[[pa.Table], pa.Table]:
+    """A table's rows whose (doc_id, run_id) is in `kept` (`_pairs`)."""
+    return lambda table: table.filter(pc.is_in(_pairs(table), value_set=kept))
 
 
 def _runs_of(name: str) -> set[str] | None:

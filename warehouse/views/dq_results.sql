@@ -1,8 +1,9 @@
 -- dq_results: one row per data-quality expectation evaluated in a run.
--- {{lake}} is replaced by the lake folder's absolute path when the view is created.
+-- {{lake}} is replaced by the lake link's absolute path when the view is created; newsetl sql sets
+-- the variable newsetl_snapshot to the snapshot folder it pinned (warehouse/duck.py).
 create or replace view dq_results as
 with source as (
-    select * from read_parquet('{{lake}}/dq_results/*/*.parquet', hive_partitioning = true, union_by_name = true)
+    select * from read_parquet(coalesce(getvariable('newsetl_snapshot'), '{{lake}}') || '/dq_results/*/*.parquet', hive_partitioning = true, union_by_name = true)
 ),
 
 final as (

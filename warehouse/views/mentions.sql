@@ -1,10 +1,11 @@
 -- mentions: one row per named-entity mention, offsets into documents.body (end exclusive).
 -- entity_id is the entity its key resolves to now (entity_keys), so a re-resolution of the lake
 -- (newsetl resolve) also re-points mentions loaded by earlier runs.
--- {{lake}} is replaced by the lake folder's absolute path when the view is created.
+-- {{lake}} is replaced by the lake link's absolute path when the view is created; newsetl sql sets
+-- the variable newsetl_snapshot to the snapshot folder it pinned (warehouse/duck.py).
 create or replace view mentions as
 with source as (
-    select * from read_parquet('{{lake}}/mentions/*/*.parquet', hive_partitioning = true, union_by_name = true)
+    select * from read_parquet(coalesce(getvariable('newsetl_snapshot'), '{{lake}}') || '/mentions/*/*.parquet', hive_partitioning = true, union_by_name = true)
 ),
 
 current_runs as (

@@ -1,9 +1,10 @@
 -- quotes: one row per direct quotation, offsets into documents.body, speaker resolved to an entity
 -- (that of the speaker's mention, through its key, as the mentions view resolves it now).
--- {{lake}} is replaced by the lake folder's absolute path when the view is created.
+-- {{lake}} is replaced by the lake link's absolute path when the view is created; newsetl sql sets
+-- the variable newsetl_snapshot to the snapshot folder it pinned (warehouse/duck.py).
 create or replace view quotes as
 with source as (
-    select * from read_parquet('{{lake}}/quotes/*/*.parquet', hive_partitioning = true, union_by_name = true)
+    select * from read_parquet(coalesce(getvariable('newsetl_snapshot'), '{{lake}}') || '/quotes/*/*.parquet', hive_partitioning = true, union_by_name = true)
 ),
 
 current_runs as (

@@ -1,8 +1,9 @@
 -- removed_lines: one row per input line the cleaner removed, with the reason.
--- {{lake}} is replaced by the lake folder's absolute path when the view is created.
+-- {{lake}} is replaced by the lake link's absolute path when the view is created; newsetl sql sets
+-- the variable newsetl_snapshot to the snapshot folder it pinned (warehouse/duck.py).
 create or replace view removed_lines as
 with source as (
-    select * from read_parquet('{{lake}}/removed_lines/*/*.parquet', hive_partitioning = true, union_by_name = true)
+    select * from read_parquet(coalesce(getvariable('newsetl_snapshot'), '{{lake}}') || '/removed_lines/*/*.parquet', hive_partitioning = true, union_by_name = true)
 ),
 
 current_runs as (

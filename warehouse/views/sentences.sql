@@ -1,8 +1,9 @@
 -- sentences: one row per sentence of a loaded article, as offsets into documents.body.
--- {{lake}} is replaced by the lake folder's absolute path when the view is created.
+-- {{lake}} is replaced by the lake link's absolute path when the view is created; newsetl sql sets
+-- the variable newsetl_snapshot to the snapshot folder it pinned (warehouse/duck.py).
 create or replace view sentences as
 with source as (
-    select * from read_parquet('{{lake}}/sentences/*/*.parquet', hive_partitioning = true, union_by_name = true)
+    select * from read_parquet(coalesce(getvariable('newsetl_snapshot'), '{{lake}}') || '/sentences/*/*.parquet', hive_partitioning = true, union_by_name = true)
 ),
 
 current_runs as (
