@@ -142,7 +142,7 @@ def build_lake(data_dir: Path, n_docs: int, original: dict, *, seed: int = 7) ->
                 "acronym": np.zeros(k, dtype=bool), "short_forms": pa.array([[]] * k, type=pa.list_(pa.string())),
                 "blocks": pa.array([list(resolution_blocks(key)) if is_new else None for key, is_new in zip(pool[used], new)],
                                    type=pa.list_(pa.string())),
-                "fixed_name": [None] * k, "fixed_label": [None] * k, "run_id": [run] * k,
+                "fixed_name": [None] * k, "fixed_label": [None] * k, "run_id": [run] * k, "chunk": pa.array([0] * k, pa.int32()),
                 **{key: [v] * k for key, v in versions.items()},
             }, schema=ENTITY_KEYS)
             runs = pa.table({

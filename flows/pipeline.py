@@ -44,7 +44,7 @@ from transforms.checks import annotated_frame, documents_frame, extracted_frame,
 from transforms.dedup import LoadedDoc, band_keys, lookup_ids, mark_near_duplicates, plan_run
 from transforms.furniture import learn_furniture
 from transforms.records import AnnotatedDoc, CleanDoc, Lineage, RawDoc, Rejection, attach_annotations
-from transforms.resolve import AliasRules, KeyStats, replay_runs, resolution_blocks, resolve_run
+from transforms.resolve import AliasRules, KeyStats, key_stats, replay_runs, resolution_blocks, resolve_run
 from transforms.rows import (
     document_row,
     entity_key_rows,
@@ -54,6 +54,7 @@ from transforms.rows import (
     removed_line_rows,
     sentence_rows,
     signature_row,
+    with_entities,
     with_lineage,
 )
 from transforms.tally import D, RunTally, set_aside
@@ -77,8 +78,6 @@ SPACY_BATCH = 64
 RECENT_RUNS = 10
 #: A run's entity density is compared with recent runs only when it annotated at least this many documents.
 MIN_DOCS_FOR_DENSITY = 20
-#: Entity keys per `entity_keys` part: bounds the rows a run builds at once.
-ENTITY_KEY_BATCH = 10_000
 
 
 @dataclass
@@ -294,20 +293,21 @@ def read_recent_densities(data_dir: str) -> list[float]:
 
 
 @task(name="resolve-entities", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
-def resolve_keys(data_dir: str, keys: dict[str, KeyStats], rules: AliasRules) -> tuple[dict[str, str], set[str]]:
-    """Entity id of each of the run's keys, resolved against the lake's keys it may join (read
-    from `entity_keys` by block, not whole); also which of the keys are new to the lake."""
+def resolve_keys(data_dir: str, keys: dict[str, KeyStats], rules: AliasRules, earlier: list[Path]) -> tuple[dict[str, str], set[str]]:
+    """Entity id of each of a chunk's keys, resolved against the keys it may join of the lake
+    and of the run's `earlier` chunks (their `entity_keys` parts), read by block, not whole;
+    also which of the keys are new (in neither)."""
     from warehouse.state import known_keys
 
     blocks = sorted({block for key in keys for block in resolution_blocks(key)})
     known = {
         row["alias_key"]: (row["entity_id"], KeyStats(row["n_mentions"], Counter(row["labels"]), row["acronym"], row["short_forms"]))
-        for row in known_keys(_lake(data_dir), sorted(keys), blocks)
+        for row in known_keys(_lake(data_dir), sorted(keys), blocks, parts=earlier)
     }
     entity_of = resolve_run(keys, known, rules=rules)
     new = set(keys) - set(known)
     get_run_logger().info(
-        "resolve: the run's %d keys (%d new to the lake) -> %d entities, against %d keys of the lake read",
+        "resolve: %d keys (%d new) -> %d entities, against %d known keys read",
         len(keys), len(new), len({entity_of[key] for key in keys}), len(known),
     )
     return entity_of, new
@@ -323,11 +323,11 @@ def reresolve(data_dir: str | Path, rules: AliasRules, *, run_id: str) -> tuple[
     from warehouse.state import key_history
 
     lake = _lake(data_dir)
-    runs = (
+    chunks = (
         {row["alias_key"]: KeyStats(row["n_mentions"], Counter(row["labels"]), row["acronym"], row["short_forms"]) for row in rows}
         for _, rows in key_history(lake)
     )
-    entity_of = replay_runs(runs, rules=rules)
+    entity_of = replay_runs(chunks, rules=rules)
     before: dict[str, str] = {}
     names = {k: (e.name, e.label) for e in rules.entities for k in e.keys if entity_of.get(k) == e.entity_id}
 
@@ -353,31 +353,6 @@ def write_chunk(parts: RunParts, tables: dict[str, list[Row]]) -> None:
     """Write one chunk's rows as Parquet parts of the run (not yet in the lake)."""
     for name, rows in tables.items():
         parts.write(name, rows)
-
-
-@task(name="write-entity-ids", cache_policy=NO_CACHE)
-def write_entity_ids(parts: RunParts, entity_of: dict[str, str]) -> None:
-    """Put the resolved entities into the run's mention and quote parts, in place of the ids of
-    the mentions' own keys they were written with (`transforms.rows.mention_rows`)."""
-    from warehouse.lake import remap
-
-    parts.rewrite("mentions", lambda table: remap(table, "entity_id", entity_of, key="entity_key"))
-    parts.rewrite("quotes", lambda table: remap(table, "speaker_entity_id", entity_of, key="speaker_key"))
-
-
-@task(name="write-entity-keys", cache_policy=NO_CACHE)
-def write_entity_keys(
-    parts: RunParts, keys: dict[str, KeyStats], entity_of: dict[str, str], new: set[str], rules: AliasRules, lineage: Lineage
-) -> list[Row]:
-    """Write the run's `entity_keys` rows as parts, ENTITY_KEY_BATCH keys at a time (a run's keys
-    grow with its input, and their rows are the largest it builds); return each row's key and
-    entity, which the load gate checks."""
-    checked: list[Row] = []
-    for batch in batched(sorted(keys), ENTITY_KEY_BATCH):
-        rows = entity_key_rows({k: keys[k] for k in batch}, entity_of, new=new, rules=rules, lineage=lineage)
-        parts.write("entity_keys", rows)
-        checked += [{"alias_key": row["alias_key"], "entity_id": row["entity_id"]} for row in rows]
-    return checked
 
 
 @task(name="load", cache_policy=NO_CACHE)
@@ -512,11 +487,12 @@ def etl_flow(
 class _Run:
     """One run of the flow: its inputs in chunks through the stages, then one commit.
 
-    Each chunk of input files is extracted, planned, cleaned, checked for copies, annotated and
-    written as Parquet parts (`warehouse.lake.RunParts`) before the next one is read, so the
-    flow's process holds one chunk's documents whatever the run's size. The run's entity keys
-    are resolved once all chunks are in, against the lake's keys they may join; the parts then
-    get their entity ids, and the whole run is committed as one snapshot.
+    Each chunk of input files is extracted, planned, cleaned, checked for copies, annotated,
+    resolved to entities and written as Parquet parts (`warehouse.lake.RunParts`) before the
+    next one is read, so the flow's process holds one chunk's documents and names whatever the
+    run's size. A chunk's entity keys are resolved against the keys they may join of the lake
+    and of the run's earlier chunks, as if each chunk were a run of its own (`newsetl resolve`
+    replays them in the same order). The whole run is committed as one snapshot.
     """
 
     def __init__(self, inputs: list[str], settings: Settings, *, workers: int) -> None:
@@ -545,23 +521,18 @@ class _Run:
             chunks = list(batched(paths, self.settings.chunk_size))
             self.logger.info("run %s: %d input files in %d chunks, data dir %s", summary.run_id, len(paths), len(chunks), self.data_dir)
             with _timed(summary, "extract"):
-                rules = load_alias_rules(self.settings.data_dir, self.settings.aliases)
+                self.rules = load_alias_rules(self.settings.data_dir, self.settings.aliases)
                 recent = read_recent_densities(self.data_dir)
             for number, chunk in enumerate(chunks):
                 self.load_chunk(number, chunk, of=len(chunks))
             release_workers()  # the stages left run in this process
-            with _timed(summary, "load"):
-                entity_of, new_keys = resolve_keys(self.data_dir, self.tally.keys, rules) if self.tally.keys else ({}, set())
-                write_entity_ids(self.parts, entity_of)
-                keys = write_entity_keys(self.parts, _quoted(self.tally.keys), _quoted(entity_of), _quoted(new_keys), rules, self.lineage)
-                self.tally.keys = {}  # written: the largest state a run holds
-            self.summarise(n_entities=len(set(entity_of.values())))
+            self.summarise(n_entities=self.parts.count_distinct("entity_keys", "entity_id"))
             run_checks = run_frame(
                 run_id=summary.run_id, n_new=summary.n_input - summary.n_skipped, quarantined=self.tally.quarantined,
                 entity_density=summary.entity_density if self.tally.n_annotated >= MIN_DOCS_FOR_DENSITY else None,
                 recent_densities=recent,
             )
-            self.gate(Stage.LOAD, {"entity_keys": keys, "run": run_checks}, [])
+            self.gate(Stage.LOAD, {"run": run_checks}, [])
             summary.status = RunStatus.COMPLETED.value
             with _timed(summary, "load"):
                 tables: dict[str, list[Row]] = {name: [] for name in TABLES}  # every table exists, so every view does
@@ -618,14 +589,23 @@ class _Run:
         }
         cleaned, annotated, dropped = self.gate_annotated(frames, cleaned, annotated)
         with _timed(self.summary, "load"):
+            keys = key_stats((m.entity_key, m.label, m.text) for a in annotated for m in a.mentions)
+            known = [path for table, path in self.parts.files() if table == "entity_keys"]  # earlier chunks
+            entity_of, new_keys = resolve_keys(self.data_dir, keys, self.rules, known) if keys else ({}, set())
+            key_rows = entity_key_rows(keys, entity_of, new=new_keys, rules=self.rules, lineage=self.lineage, chunk=number)
+        self.gate(Stage.LOAD, {"entity_keys": key_rows}, [])
+        with _timed(self.summary, "load"):
             kept = {d.doc_id for d in cleaned}
             write_chunk(self.parts, _quoted({
                 "documents": [row for row in documents if row["doc_id"] in kept],
                 "sentences": [row for row in sentences if row["doc_id"] not in dropped],
-                "mentions": [row for row in mentions if row["doc_id"] not in dropped],
-                "quotes": [row for row in quotes if row["doc_id"] not in dropped],
+                "mentions": with_entities((row for row in mentions if row["doc_id"] not in dropped), entity_of,
+                                          column="entity_id", key="entity_key"),
+                "quotes": with_entities((row for row in quotes if row["doc_id"] not in dropped), entity_of,
+                                        column="speaker_entity_id", key="speaker_key"),
                 "removed_lines": [row for d in cleaned for row in removed_line_rows(d, lineage=self.lineage)],
                 "signatures": [row for d in cleaned if (row := signature_row(d, lineage=self.lineage)) is not None],
+                "entity_keys": key_rows,
             }))
             self.tally.load(cleaned, annotated)
         if of > 1:

@@ -217,20 +217,25 @@ def validate_stage(
 ) -> StageCheck:
     """Check the frames a stage produced against its contract.
 
-    Input: frame name -> rows, for every frame the stage's contract names, and the values of
-    the contract's `Param`s. Output: one `dq_results` row per expectation, and the documents
+    Input: frame name -> rows, for frames the stage's contract names (a stage may check its
+    frames in several calls: the load stage checks each chunk's entity keys, then the run), and
+    the values of the contract's `Param`s. Output: one `dq_results` row per expectation, and the documents
     failing `quarantine` expectations. `warn` failures are only recorded.
 
     Raises:
         QualityGateFailed: at least one `stop` expectation failed (or could not be evaluated,
             for example because a column is missing); the exception carries all result rows.
-        KeyError: a frame or a Param named by the contract was not given (a bug in the flow).
+        KeyError: a frame the stage's contract does not name was given, or a Param it names
+            was not (a bug in the flow).
     """
     params = params or {}
-    context = _context()
     specs_by_frame: dict[str, list[Expectation]] = {}
     for spec in CONTRACT[stage]:
-        specs_by_frame.setdefault(spec.frame, []).append(spec)
+        if spec.frame in frames:
+            specs_by_frame.setdefault(spec.frame, []).append(spec)
+    if unknown := set(frames) - set(specs_by_frame):
+        raise KeyError(f"the {stage.value} contract has no frame {', '.join(sorted(unknown))}")
+    context = _context()
     now = datetime.now(timezone.utc)
     check = StageCheck()
     failures: list[str] = []

@@ -13,7 +13,7 @@ from typing import Any, Final
 import pyarrow as pa
 
 #: Version of the table layout, stored in each Parquet file's metadata.
-SCHEMA_VERSION: Final[str] = "5"  # 3: lineage on every table; 4: sentence_entities; 5: incremental state, entity views
+SCHEMA_VERSION: Final[str] = "6"  # 3: lineage on every table; 4: sentence_entities; 5: incremental state, entity views; 6: entity_keys.chunk
 
 
 def _field(name: str, type_: pa.DataType, description: str, *, nullable: bool = False) -> pa.Field:
@@ -193,14 +193,15 @@ ENTITY_KEYS: Final[pa.Schema] = pa.schema(
     [
         _field("alias_key", pa.string(), "matching key of mentions (mentions.entity_key)"),
         _field("entity_id", pa.string(), "the canonical entity the key resolves to; the same in every row of the key"),
-        _field("n_mentions", pa.int64(), "mentions of the key in the run"),
-        _field("labels", pa.map_(pa.string(), pa.int64()), "mentions of the key in the run, by spaCy label"),
-        _field("acronym", pa.bool_(), "the key was written as an acronym in the run (U.N., HTS)"),
-        _field("short_forms", pa.list_(pa.string()), "keys of short forms the run's articles resolved to this key (hts for hayat tahrir al sham)"),
+        _field("n_mentions", pa.int64(), "mentions of the key in the chunk"),
+        _field("labels", pa.map_(pa.string(), pa.int64()), "mentions of the key in the chunk, by spaCy label"),
+        _field("acronym", pa.bool_(), "the key was written as an acronym in the chunk (U.N., HTS)"),
+        _field("short_forms", pa.list_(pa.string()), "keys of short forms the chunk's articles resolved to this key (hts for hayat tahrir al sham)"),
         _field("blocks", pa.list_(pa.string()), "the resolver's blocks of the key (its words, surname, initials, ...); set in the key's first row only", nullable=True),
         _field("fixed_name", pa.string(), "display name the alias file gives the key's entity", nullable=True),
         _field("fixed_label", pa.string(), "label the alias file gives the key's entity", nullable=True),
         _field("run_id", pa.string(), "run whose mentions the row counts"),
+        _field("chunk", pa.int32(), "0-based chunk of the run whose mentions the row counts: a run resolves its keys chunk by chunk (--chunk-size), each against the lake and the chunks before it"),
         *_versions("wrote the row"),
     ]
 )

@@ -49,7 +49,7 @@ def _tables(run_id: str) -> dict[str, list[dict[str, Any]]]:
             "critical": True, "success": True, "observed": "0", "checked_at": T0, **lineage,
         }],
         "entity_keys": [{"alias_key": "putin", "entity_id": "e1", "n_mentions": 1, "labels": [("PERSON", 1)], "acronym": False,
-                         "short_forms": [], "blocks": None, **lineage}],
+                         "short_forms": [], "blocks": None, "chunk": 0, **lineage}],
     }
 
 

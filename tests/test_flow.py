@@ -197,6 +197,38 @@ def test_entity_ids_stay_across_runs_a_later_name_joins_its_entity_and_a_replay_
     assert stored == incremental[1], "the Parquet rows carry the resolved ids too"
 
 
+def test_a_run_in_chunks_resolves_each_chunk_as_a_run_of_its_own_and_a_replay_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Names are resolved chunk by chunk, so a run's memory follows its chunk, not its input: a
+    # run of two chunks gives the ids that two runs of the same files give. Here the surname
+    # comes first, so it keeps its id when the full name joins it in the second chunk.
+    inputs, chunked, separate = tmp_path / "in", tmp_path / "chunked", tmp_path / "separate"
+    texts = {
+        "a.txt": "Port talks\n\nMr Okonkwo told reporters in Lagos on Monday that the port would reopen next week, after "
+                 "a month of talks with the unions over pay, shifts and the safety of the cranes on the eastern quay.\n\n"
+                 "He said the first ships would be the grain carriers that had waited off the coast since the strike.\n",
+        "b.txt": "Port reopens\n\nChidi Okonkwo, the port's director, said on Friday that the first ships had docked in "
+                 "Lagos, and that the unions had agreed to new shifts after the month of talks over pay and safety.\n\n"
+                 "The grain carriers that had waited off the coast since the strike were the first to unload.\n",
+    }
+    for name, text in texts.items():
+        (inputs / name).parent.mkdir(exist_ok=True)
+        (inputs / name).write_text(text, encoding="utf-8")
+        (tmp_path / name[0]).mkdir()
+        (tmp_path / name[0] / name).write_text(text, encoding="utf-8")
+    assert main(["run", str(inputs), "--data-dir", str(chunked), "--chunk-size", "1"]) == 0
+    for name in texts:
+        assert main(["run", str(tmp_path / name[0]), "--data-dir", str(separate)]) == 0
+    ids = _entity_of(chunked)
+    assert ids["okonkwo"] == ids["chidi okonkwo"], "the full name in chunk 2 joins the surname of chunk 1"
+    assert ids == _entity_of(separate)
+    assert _one(chunked, "select count(distinct chunk) from entity_keys") == 2
+    capsys.readouterr()
+    assert main(["resolve", "--data-dir", str(chunked)]) == 0
+    assert "0 keys changed entity" in capsys.readouterr().out
+
+
 def test_an_alias_file_edit_reaches_loaded_names_through_resolve(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data_dir, extra = tmp_path / "data", tmp_path / "extra"
     assert main(["run", "--data-dir", str(data_dir)]) == 0

@@ -45,7 +45,7 @@ def _mentions(doc_id: str, run_id: str, pairs: list[tuple[int, str]]) -> list[di
 
 def _key(key: str, entity: str, run_id: str = "r1", **extra: Any) -> dict[str, Any]:
     return {"alias_key": key, "entity_id": entity, "n_mentions": 1, "labels": [("PERSON", 1)], "acronym": False,
-            "short_forms": [], "blocks": None, **LINEAGE[run_id], **extra}
+            "short_forms": [], "blocks": None, "chunk": 0, **LINEAGE[run_id], **extra}
 
 
 def _run(run_id: str, seconds: int, n_loaded: int, n_duplicates: int) -> dict[str, Any]:

@@ -49,7 +49,7 @@ def lake(tmp_path: Path) -> Lake:
 
 def _key(key: str, entity: str, run_id: str = "r1") -> dict[str, object]:
     return {"alias_key": key, "entity_id": entity, "n_mentions": 1, "labels": [("PERSON", 1)], "acronym": False,
-            "short_forms": [], "blocks": None, **LINEAGE, "run_id": run_id}
+            "short_forms": [], "blocks": None, "chunk": 0, **LINEAGE, "run_id": run_id}
 
 
 def test_every_table_has_a_view_file_named_after_it() -> None:
@@ -377,7 +377,7 @@ def test_the_lake_gives_a_run_the_known_keys_the_in_memory_index_gives(tmp_path:
     for number, run in enumerate(runs):
         entity_of = resolve_run(run, index.known(run))
         rows = entity_key_rows(run, entity_of, new=set(run) - set(index.entries), rules=AliasRules(),
-                               lineage=Lineage(f"r{number}", "0.1.0", "m==1"))
+                               lineage=Lineage(f"r{number}", "0.1.0", "m==1"), chunk=0)
         lake.write_rows("entity_keys", rows, stem=f"r{number}")
         index.add(run, entity_of)
     for probe in (["hts"], ["harry t smith"], ["henry t sims", "putin"], ["smith"], ["vladimir putin", "hull trades society"]):

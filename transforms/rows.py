@@ -67,8 +67,8 @@ def sentence_rows(ann: AnnotatedDoc, *, lineage: Lineage) -> list[Row]:
 
 def mention_rows(ann: AnnotatedDoc, *, lineage: Lineage) -> list[Row]:
     """The `mentions` rows of an annotated document, numbered from 0. `entity_id` is the id of
-    the mention's own key (`entity_id(entity_key)`) until the run's keys are resolved and the
-    resolved one replaces it."""
+    the mention's own key (`entity_id(entity_key)`) until the chunk's keys are resolved and the
+    resolved one replaces it (`with_entities`)."""
     return [
         {
             "doc_id": ann.doc.doc_id,
@@ -96,7 +96,7 @@ def with_lineage(rows: Iterable[Mapping[str, Any]], lineage: Lineage) -> list[Ro
 
 def quote_rows(ann: AnnotatedDoc, *, lineage: Lineage) -> list[Row]:
     """The `quotes` rows of an annotated document, numbered from 0; the speaker's entity is that
-    of the speaker's mention (`speaker_key`), its own key's id until the run's keys are resolved,
+    of the speaker's mention (`speaker_key`), its own key's id until the chunk's keys are resolved,
     as in `mention_rows`."""
     body = ann.doc.cleaned.body
     starts = [s.start_char for s in ann.sentences]
@@ -150,11 +150,12 @@ def entity_key_rows(
     new: Iterable[str],
     rules: AliasRules,
     lineage: Lineage,
+    chunk: int,
 ) -> list[Row]:
-    """The `entity_keys` rows of a run: one per key of its mentions, with the run's counts and
-    the resolved entity; `new` keys (not yet in the lake) also carry their blocks; keys the
-    alias file lists carry its name and label when they resolved to its entity. Sorted by key;
-    no keys give no rows.
+    """The `entity_keys` rows of chunk `chunk` of a run: one per key of its mentions, with the
+    chunk's counts and the resolved entity; `new` keys (not yet in the lake) also carry their
+    blocks; keys the alias file lists carry its name and label when they resolved to its
+    entity. Sorted by key; no keys give no rows.
 
     Raises:
         KeyError: a key the resolution did not cover (a bug: every key is resolved).
@@ -172,7 +173,15 @@ def entity_key_rows(
             "blocks": list(resolution_blocks(key)) if key in new else None,
             "fixed_name": fixed[key][0] if key in fixed else None,
             "fixed_label": fixed[key][1] if key in fixed else None,
+            "chunk": chunk,
             **lineage.columns(),
         }
         for key, s in sorted(stats.items())
     ]
+
+
+def with_entities(rows: Iterable[Row], entity_of: Mapping[str, str], *, column: str, key: str) -> list[Row]:
+    """`rows` with `column` set to the resolved entity of their `key` column (`mentions`:
+    entity_id by entity_key; `quotes`: speaker_entity_id by speaker_key); rows whose key
+    `entity_of` does not name (no speaker, say) keep their value."""
+    return [{**row, column: entity_of.get(row[key], row[column])} if row[key] is not None else row for row in rows]

@@ -1,8 +1,8 @@
 """What a run has done so far, chunk after chunk: the counts of its summary and run checks, and
-the little state its later chunks need (first paths, kept originals, its entity keys).
+the little state its later chunks need (first paths, kept originals).
 
 Pure bookkeeping, kept out of the flow: the flow adds each chunk's records and reads the
-totals. Its size follows the run's distinct names and originals (about 1 KB a document), not
+totals. Its size follows the run's originals (about 1 KB a document), not
 its text.
 """
 
@@ -15,7 +15,6 @@ from typing import Protocol, TypeVar
 from schemas.reasons import QuarantineReason, Stage
 from transforms.dedup import RunOriginals
 from transforms.records import AnnotatedDoc, CleanDoc, Rejection
-from transforms.resolve import KeyStats, key_stats
 
 
 class Document(Protocol):
@@ -58,7 +57,7 @@ class RunTally:
     (n_duplicates of them copies); n_annotated documents with n_mentions mentions over
     annotated_chars characters of body; quarantined: reason -> (count, the first path).
     first_paths: doc_id -> first path of the run's inputs (`plan_run`'s `seen`); originals: the
-    run's originals (near-duplicates); keys: the run's entity keys and their counts.
+    run's originals (near-duplicates).
     """
 
     n_skipped: int = 0
@@ -70,7 +69,6 @@ class RunTally:
     quarantined: dict[str, tuple[int, str]] = field(default_factory=dict)
     first_paths: dict[str, str] = field(default_factory=dict)
     originals: RunOriginals = field(default_factory=RunOriginals)
-    keys: dict[str, KeyStats] = field(default_factory=dict)
 
     @property
     def n_quarantined(self) -> int:
@@ -87,11 +85,10 @@ class RunTally:
             self.quarantined[r.reason.value] = (n + 1, path)
 
     def load(self, documents: Collection[CleanDoc], annotated: Iterable[AnnotatedDoc]) -> None:
-        """Count a chunk's loaded documents and add its annotations' entity keys."""
+        """Count a chunk's loaded documents and their annotations."""
         self.n_loaded += len(documents)
         self.n_duplicates += sum(1 for d in documents if d.duplicate_of is not None)
         for a in annotated:
             self.n_annotated += 1
             self.n_mentions += len(a.mentions)
             self.annotated_chars += len(a.doc.cleaned.body)
-            key_stats(((m.entity_key, m.label, m.text) for m in a.mentions), into=self.keys)

@@ -541,6 +541,11 @@ class RunParts:
             return []
         return [(folder.name, path) for folder in sorted(self.root.iterdir()) for path in sorted(folder.glob("*.parquet"))]
 
+    def count_distinct(self, name: str, column: str) -> int:
+        """Distinct non-null values of `column` in the parts of table `name`."""
+        values = [pq.read_table(path, columns=[column]).column(column) for table, path in self.files() if table == name]
+        return pc.count_distinct(pa.chunked_array(values, TABLES[name].field(column).type)).as_py() if values else 0
+
     def num_rows(self, name: str) -> int:
         """Rows in the parts of table `name` (from the files' footers)."""
         return sum(pq.ParquetFile(path).metadata.num_rows for table, path in self.files() if table == name)

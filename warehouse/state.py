@@ -59,12 +59,18 @@ def signature_candidates(lake: Lake, bands: Sequence[int]) -> list[tuple[str, by
     return [(doc_id, bytes(signature)) for doc_id, signature in _query(lake, "signatures", "signature_candidates", {"bands": list(bands)})]
 
 
-def known_keys(lake: Lake, keys: Sequence[str], blocks: Sequence[str]) -> list[dict[str, Any]]:
-    """The lake's entity keys among `keys` and those sharing one of `blocks`: alias_key,
-    entity_id, n_mentions, labels (label -> count, summed over runs), acronym, short_forms."""
-    if not keys:
+def known_keys(lake: Lake, keys: Sequence[str], blocks: Sequence[str], *, parts: Sequence[Path] = ()) -> list[dict[str, Any]]:
+    """The entity keys of the lake and of `parts` (a run's `entity_keys` parts, its earlier
+    chunks) among `keys` and those sharing one of `blocks`: alias_key, entity_id, n_mentions,
+    labels (label -> count, summed over chunks), acronym, short_forms."""
+    committed = bool(lake.files("entity_keys"))
+    if not keys or not (committed or parts):
         return []
-    rows = _query(lake, "entity_keys", "known_keys", {"keys": list(keys), "blocks": list(blocks)})
+    with _connect(lake) as (con, folder):
+        sources = ([f"{folder}/entity_keys/*/*.parquet"] if committed else []) + [str(path) for path in parts]
+        listed = "[" + ", ".join("'" + source.replace("'", "''") + "'" for source in sources) + "]"
+        sql = _sql(folder, "known_keys").replace("{{entity_keys}}", listed)
+        rows = con.execute(sql, {"keys": list(keys), "blocks": list(blocks)}).fetchall()
     out = []
     for alias_key, eid, n_mentions, label_lists, acronym, short_forms in rows:
         labels: dict[str, int] = {}
@@ -76,25 +82,26 @@ def known_keys(lake: Lake, keys: Sequence[str], blocks: Sequence[str]) -> list[d
     return out
 
 
-def key_history(lake: Lake, *, batch: int = 50_000) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """Each run's rows of entity_keys, in run order: (run_id, rows with alias_key, n_mentions,
-    labels, acronym, short_forms). Streamed: one run's rows in memory at a time."""
+def key_history(lake: Lake, *, batch: int = 50_000) -> Iterator[tuple[tuple[str, int], list[dict[str, Any]]]]:
+    """Each chunk's rows of entity_keys, in the order they were resolved: ((run_id, chunk), rows
+    with alias_key, n_mentions, labels, acronym, short_forms). Streamed: one chunk's rows in
+    memory at a time."""
     if not lake.files("entity_keys"):
         return
     with _connect(lake) as (con, folder):
         cursor = con.execute(_sql(folder, "key_history"))
-        run_id: str | None = None
+        step: tuple[str, int] = ("", -1)
         rows: list[dict[str, Any]] = []
-        while chunk := cursor.fetchmany(batch):
-            for rid, alias_key, n_mentions, labels, acronym, short_forms in chunk:
-                if rid != run_id and rows:
-                    yield str(run_id), rows
+        while fetched := cursor.fetchmany(batch):
+            for rid, chunk, alias_key, n_mentions, labels, acronym, short_forms in fetched:
+                if (rid, chunk) != step and rows:
+                    yield step, rows
                     rows = []
-                run_id = rid
+                step = (rid, chunk)
                 rows.append({"alias_key": alias_key, "n_mentions": int(n_mentions), "labels": dict(_items(labels)),
                              "acronym": bool(acronym), "short_forms": set(short_forms or ())})
         if rows:
-            yield str(run_id), rows
+            yield step, rows
 
 
 def _items(pairs: Any) -> list[tuple[str, int]]:

@@ -1,6 +1,7 @@
--- known_keys: what the lake knows of the entity keys a run may join: its own keys ($keys) and
--- the keys sharing a resolver block with them ($blocks), each with its entity and its counts
--- summed over the runs that mentioned it (labels as one list of (label, count) pairs per row).
+-- known_keys: what the lake and the run's earlier chunks (the lake's files and
+-- the run's parts) know of the entity keys a chunk may join: its own keys ($keys) and the keys
+-- sharing a resolver block with them ($blocks), each with its entity and its counts summed over
+-- the chunks that mentioned it (labels as one list of (label, count) pairs per row).
 -- An initials block ("i:") reaches only the acronym itself and the keys with a short form
 -- (`transforms.resolve.reaches`).
 with wanted_blocks as (
@@ -9,7 +10,7 @@ with wanted_blocks as (
 
 with_short_forms as (
     select distinct alias_key
-    from read_parquet('{{lake}}/entity_keys/*/*.parquet', hive_partitioning = false, union_by_name = true)
+    from read_parquet({{entity_keys}}, hive_partitioning = false, union_by_name = true)
     where len(short_forms) > 0
 ),
 
@@ -17,7 +18,7 @@ neighbours as (
     select distinct alias_key
     from (
         select alias_key, unnest(blocks) as block
-        from read_parquet('{{lake}}/entity_keys/*/*.parquet', hive_partitioning = false, union_by_name = true)
+        from read_parquet({{entity_keys}}, hive_partitioning = false, union_by_name = true)
         where blocks is not null
     )
     semi join wanted_blocks using (block)
@@ -34,7 +35,7 @@ final as (
         list(labels) as labels,
         bool_or(acronym) as acronym,
         flatten(list(short_forms)) as short_forms
-    from read_parquet('{{lake}}/entity_keys/*/*.parquet', hive_partitioning = false, union_by_name = true)
+    from read_parquet({{entity_keys}}, hive_partitioning = false, union_by_name = true)
     semi join neighbours using (alias_key)
     group by alias_key
 )
