@@ -144,7 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     compact = commands.add_parser(
         "compact",
         help="merge the lake's small Parquet files now (one file per table and day)",
-        description="Merge the Parquet files of each day partition of every table (ingest_date=YYYY-MM-DD)\n"
+        description="Merge the Parquet files of each day partition of every table (<table>/YYYY-MM-DD/)\n"
         "into one file, and print the number of files of each table before and after.\n\n"
         "Runs already merge a partition once it holds 12 files; compact does it now, for example after\n"
         "many small hourly runs or before pointing a BI tool at DATA_DIR/lake/. The rows and the results\n"
@@ -213,8 +213,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--chunk-size", type=int, metavar="FILES",
-        help="input files taken through the stages at a time: the run's memory follows it, not the "
-        "number of inputs; the whole run is still committed at once (default: 1000; env NEWSETL_CHUNK_SIZE)",
+        help="input files taken through the stages at a time, names resolved as in a run of their own: "
+        "the run's memory follows it, not the number of inputs; the whole run is still committed at once "
+        "(default: 1000; env NEWSETL_CHUNK_SIZE)",
     )
     parser.add_argument("--max-file-mb", type=float, help="quarantine files larger than this, unread (default: 50)")
     parser.add_argument("--min-body-chars", type=int, help="quarantine documents whose cleaned body is shorter (default: 200)")

@@ -508,7 +508,7 @@ class _Run:
                        "max_quarantined": settings.max_quarantined}
         from warehouse.lake import RunParts  # at first use, like the lake (see `_lake`)
 
-        self.parts = RunParts(_lake(self.data_dir), self.summary.run_id)
+        self.parts = RunParts(_lake(self.data_dir), self.summary.run_id, day=self.started_at.date())
         self.tally = RunTally()
         self.dq_rows: list[Row] = []
         self.ahead = 2 * workers  # tasks in flight per stage: one running and one waiting per worker

@@ -9,6 +9,7 @@ from schemas.tables import (
     ENTITIES,
     ENTITY_ALIASES,
     ENTITY_KEYS,
+    INGEST_DATE,
     MENTIONS,
     QUOTES,
     QUARANTINE,
@@ -23,6 +24,7 @@ from schemas.tables import (
     build_table,
     check_schema,
     describe,
+    stored,
 )
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "ENTITY_ALIASES",
     "ENTITY_KEYS",
     "ENTITY_LABELS",
+    "INGEST_DATE",
     "MENTIONS",
     "QUARANTINE",
     "QUOTES",
@@ -53,4 +56,5 @@ __all__ = [
     "build_table",
     "check_schema",
     "describe",
+    "stored",
 ]

@@ -48,8 +48,8 @@ def markdown() -> str:
         "",
         "Generated from `schemas/` by `python -m schemas.reference`; do not edit by hand.",
         "Each table is a folder of Parquet files in the lake and a DuckDB view of the same name;",
-        "the views show each document's latest version. Every table has `ingest_date` too, the",
-        "Hive partition of its files (a string in the Parquet path; DuckDB reads it as a date).",
+        "the views show each document's latest version. Every file also holds `ingest_date`, the",
+        "run's UTC date (a Parquet `date`), which names its folder: `<table>/YYYY-MM-DD/`.",
         "",
     ]
     for name, schema in TABLES.items():

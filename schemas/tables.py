@@ -13,7 +13,7 @@ from typing import Any, Final
 import pyarrow as pa
 
 #: Version of the table layout, stored in each Parquet file's metadata.
-SCHEMA_VERSION: Final[str] = "6"  # 3: lineage on every table; 4: sentence_entities; 5: incremental state, entity views; 6: entity_keys.chunk
+SCHEMA_VERSION: Final[str] = "6"  # 3: lineage on every table; 4: sentence_entities; 5: incremental state, entity views; 6: entity_keys.chunk, a typed ingest_date in the files
 
 
 def _field(name: str, type_: pa.DataType, description: str, *, nullable: bool = False) -> pa.Field:
@@ -32,6 +32,16 @@ def _input_sha256(*, nullable: bool = False) -> pa.Field:
     if nullable:
         return _field("input_sha256", pa.string(), "SHA-256 of the input file's bytes; null when the file could not be read", nullable=True)
     return _field("input_sha256", pa.string(), "SHA-256 of the input file's bytes, as in documents.input_sha256 (lineage)")
+
+
+#: The column the lake adds to every row it stores: the run's UTC date, which also names the
+#: file's folder (`<table>/YYYY-MM-DD/`). Rows are built without it (`stored` adds it).
+INGEST_DATE: Final[pa.Field] = _field("ingest_date", pa.date32(), "UTC date of the run that wrote the row; also the name of the file's folder (<table>/YYYY-MM-DD/)")
+
+
+def stored(schema: pa.Schema) -> pa.Schema:
+    """A table's schema as its Parquet files hold it: its columns, then `ingest_date`."""
+    return schema.append(INGEST_DATE)
 
 
 _UTC = pa.timestamp("us", tz="UTC")

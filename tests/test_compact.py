@@ -104,7 +104,7 @@ def test_compact_merges_each_days_files_and_keeps_every_row_and_result(data_dir:
     lake = Lake(data_dir)
     assert lake.current_snapshot() != snapshot and not snapshot.exists(), "published as a new snapshot"  # type: ignore[union-attr]
     names = [p.relative_to(lake.table_dir("documents")) for p in lake.files("documents")]
-    assert [n.parent.name for n in names] == ["ingest_date=2026-11-20", "ingest_date=2026-11-21"]
+    assert [n.parent.name for n in names] == ["2026-11-20", "2026-11-21"]
     assert all(n.name.startswith("compacted-") for n in names)
     assert _results(data_dir) == before
     assert lake.manifest()["schema_version"] == SCHEMA_VERSION  # type: ignore[index]

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from schemas import DERIVED, SCHEMA_VERSION, TABLES, SchemaMismatch
 from warehouse.duck import WarehouseMissing, query, refresh_views, view_files
-from warehouse.lake import COMPACT_MIN_FILES, PARTITION_KEY, Lake, LakeBusy, LakeError, RunParts
+from warehouse.lake import COMPACT_MIN_FILES, Lake, LakeBusy, LakeError, RunParts
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 #: The lineage columns of run r1.
@@ -63,7 +64,7 @@ def test_every_table_has_a_view_file_named_after_it() -> None:
 def test_views_expose_exactly_the_schema_columns(lake: Lake) -> None:
     for name, schema in TABLES.items():
         result = query(lake.data_dir, f"select * from {name} limit 0")
-        assert result.columns == schema.names + [PARTITION_KEY], name
+        assert result.columns == schema.names + ["ingest_date"], name
     for name, schema in DERIVED.items():
         result = query(lake.data_dir, f"select * from {name} limit 0")
         assert result.columns == schema.names, name
@@ -76,7 +77,7 @@ def test_the_mentions_view_takes_the_entity_its_key_resolves_to_now(lake: Lake) 
 
 def test_run_parts_are_committed_with_the_run_and_none_is_left_behind(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
-    parts = RunParts(lake, "r1")
+    parts = RunParts(lake, "r1", day=date(2026, 11, 21))
     parts.write("documents", _docs("a"))
     parts.write("documents", _docs("b"))
     parts.write("documents", [])  # no rows: no part
@@ -86,14 +87,14 @@ def test_run_parts_are_committed_with_the_run_and_none_is_left_behind(tmp_path: 
     with lake.lock():
         lake.commit("r1", {"runs": []}, parts=parts, ingest_date=date(2026, 11, 21))
     rel = sorted(str(p.relative_to(lake.root)) for p in lake.files("documents"))
-    assert rel == ["documents/ingest_date=2026-11-21/r1-00000.parquet", "documents/ingest_date=2026-11-21/r1-00001.parquet"]
+    assert rel == ["documents/2026-11-21/r1-00000.parquet", "documents/2026-11-21/r1-00001.parquet"]
     assert sorted(lake.read("documents").column("doc_id").to_pylist()) == ["a", "b"]
     assert not parts.root.exists()
 
 
 def test_a_failed_run_commits_only_the_parts_it_names(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
-    parts = RunParts(lake, "r1")
+    parts = RunParts(lake, "r1", day=date(2026, 11, 21))
     parts.write("documents", _docs("a"))
     parts.write("quarantine", [{"source_path": "x", "stage": "extract", "reason": "empty", "detail": "no text",
                                 "quarantined_at": NOW, **LINEAGE}])
@@ -104,7 +105,7 @@ def test_a_failed_run_commits_only_the_parts_it_names(tmp_path: Path) -> None:
 
 def test_the_parts_of_a_run_that_died_are_removed_by_the_next(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
-    RunParts(lake, "r1").write("documents", _docs("a"))
+    RunParts(lake, "r1", day=date(2026, 11, 21)).write("documents", _docs("a"))
     with lake.writing() as removed:
         assert [p.name for p in removed] == [".parts-r1"]
     assert lake.files("documents") == []
@@ -170,7 +171,7 @@ def test_a_commit_publishes_all_its_tables_at_once_and_keeps_earlier_files(tmp_p
         first = lake.current_snapshot()
         lake.commit("r2", {"documents": _docs("c", run_id="r2")}, ingest_date=date(2026, 11, 21))
     rel = sorted(str(p.relative_to(lake.root)) for p in lake.files("documents"))
-    assert rel == ["documents/ingest_date=2026-11-20/r1.parquet", "documents/ingest_date=2026-11-21/r2.parquet"]
+    assert rel == ["documents/2026-11-20/r1.parquet", "documents/2026-11-21/r2.parquet"]
     assert lake.read("documents").column("doc_id").to_pylist() == ["a", "b", "c"]
     assert first is not None and not first.exists(), "the previous snapshot is removed after the commit"
     assert lake.manifest() is not None and lake.manifest()["run_id"] == "r2"  # type: ignore[index]
@@ -256,7 +257,7 @@ def test_compaction_merges_a_partitions_files_and_keeps_every_row(tmp_path: Path
         lake.commit("r5", {"documents": _docs("d5", run_id="r5")}, ingest_date=date(2026, 11, 22), compact_min_files=None)
         lake.compact("c1", min_files=3)
     names = sorted(str(p.relative_to(lake.table_dir("documents"))) for p in lake.files("documents"))
-    assert names == ["ingest_date=2026-11-21/compacted-c1.parquet", "ingest_date=2026-11-22/r5.parquet"]
+    assert names == ["2026-11-21/compacted-c1.parquet", "2026-11-22/r5.parquet"]
     assert sorted(lake.read("documents").column("doc_id").to_pylist()) == ["d0", "d1", "d2", "d3", "d4", "d5"]
     snapshot = lake.current_snapshot()
     with lake.lock():
@@ -282,10 +283,14 @@ def test_the_lake_reads_identically_in_duckdb_pyarrow_dataset_and_pandas(lake: L
         order = TABLES[name].names[:2]
         with duckdb.connect(str(lake.data_dir / "warehouse.duckdb"), read_only=True) as con:
             via_duckdb = con.sql(f"select * from {name}").to_arrow_table().sort_by([(c, "ascending") for c in order])
-        via_pyarrow = lake.dataset(name).to_table().sort_by([(c, "ascending") for c in order])
-        via_pandas = pd.read_parquet(lake.table_dir(name), partitioning=lake.dataset(name).partitioning)
+        via_pyarrow = pq.read_table(lake.table_dir(name)).sort_by([(c, "ascending") for c in order])
+        via_pandas = pd.read_parquet(lake.table_dir(name))  # as a user would, with no options
         via_pandas = via_pandas.sort_values(order).reset_index(drop=True)
         assert via_duckdb.column_names == via_pyarrow.column_names == list(via_pandas.columns), name
+        assert via_duckdb.schema.field("ingest_date").type == via_pyarrow.schema.field("ingest_date").type == pa.date32(), name
+        days = via_pyarrow.column("ingest_date").to_pylist()
+        assert list(via_pandas["ingest_date"]) == days and all(type(day) is date for day in days), name
+        assert (date(2026, 11, 22) in days) == (name == "documents"), name
         if name == "entity_keys":
             continue  # a map column: DuckDB returns it as a map, pyarrow as pairs; the rows are compared above
         if name == "mentions":
@@ -343,8 +348,6 @@ def test_sql_waits_briefly_for_a_tool_holding_a_read_write_connection(lake: Lake
 
 
 def test_a_column_added_after_a_file_was_written_reads_as_nulls(tmp_path: Path) -> None:
-    import pyarrow as pa
-
     lake = Lake(tmp_path)
     # mentions as they were before entity_key and the lineage columns
     old = pa.schema([f for f in TABLES["mentions"] if f.name not in {"entity_key", "full_name", "input_sha256", "pipeline_version", "model_version"}])
@@ -354,7 +357,7 @@ def test_a_column_added_after_a_file_was_written_reads_as_nulls(tmp_path: Path) 
     with lake.lock():
         lake.commit("r1", {"mentions": [new]}, ingest_date=date(2026, 11, 21))
     # a file written before mentions had entity_key, in the same partition
-    pq.write_table(pa.Table.from_pylist([row], schema=old), lake.table_dir("mentions") / "ingest_date=2026-11-21" / "r0.parquet")
+    pq.write_table(pa.Table.from_pylist([row], schema=old), lake.table_dir("mentions") / "2026-11-21" / "r0.parquet")
     table = lake.read("mentions", columns=["text", "entity_key"])
     assert sorted(table.to_pylist(), key=str) == sorted([{"text": "Putin", "entity_key": None}, {"text": "Putin", "entity_key": "putin"}], key=str)
 

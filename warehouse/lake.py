@@ -1,10 +1,10 @@
-"""The Parquet lake: one folder per table, Hive-partitioned by ingest date, published atomically.
+"""The Parquet lake: one folder per table, partitioned by ingest date, published atomically.
 
 Layout of a data dir:
 
     lake -> .snapshots/<snapshot_id>         a symbolic link, swapped in one rename per commit
     .snapshots/<snapshot_id>/
-        <table>/ingest_date=YYYY-MM-DD/<run_id>[-<chunk>].parquet
+        <table>/YYYY-MM-DD/<run_id>[-<chunk>].parquet  each row with its ingest_date, a date column
         _lake.json                           schema version, run id, time, and each file's size and SHA-256
     .snapshots/.parts-<run_id>/<table>/<chunk>.parquet
                                              a run's parts, written chunk by chunk (`RunParts`)
@@ -45,11 +45,9 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from schemas import SCHEMA_VERSION, TABLES, build_table, check_schema
+from schemas import INGEST_DATE, SCHEMA_VERSION, TABLES, build_table, check_schema
 
 #: The Hive partition key of every appended table.
-PARTITION_KEY: Final[str] = "ingest_date"
-PARTITIONING: Final[ds.Partitioning] = ds.partitioning(pa.schema([(PARTITION_KEY, pa.date32())]), flavor="hive")
 MANIFEST = "_lake.json"
 SNAPSHOTS = ".snapshots"
 LOCK_FILE = ".lock"
@@ -123,8 +121,8 @@ class Lake:
         return pa.concat_tables(parts, promote_options="permissive") if parts else schema.empty_table()
 
     def dataset(self, name: str) -> ds.Dataset:
-        """The table as a pyarrow dataset, with `ingest_date` from the Hive partitions."""
-        return ds.dataset(self.table_dir(name), format="parquet", partitioning=PARTITIONING)
+        """The table as a pyarrow dataset, with its files' columns (`ingest_date` too)."""
+        return ds.dataset(self.table_dir(name), format="parquet")
 
     def manifest(self) -> dict[str, Any] | None:
         """The current snapshot's `_lake.json`, or None before the first commit."""
@@ -315,7 +313,7 @@ class Lake:
     # --- writing -------------------------------------------------------------------------------
 
     def write_rows(self, name: str, rows: Iterable[Mapping[str, Any]], *, stem: str) -> Path:
-        """Commit one table's rows as `<name>/ingest_date=<today>/<stem>.parquet` (for fixtures
+        """Commit one table's rows as `<name>/<today>/<stem>.parquet` (for fixtures
         and tools; the flow commits all its tables at once with `commit`)."""
         with self.lock():
             self.commit(stem, {name: rows})
@@ -339,8 +337,9 @@ class Lake:
         named there, is rewritten through its function (same path), and the files of the paths in
         `drop` are left out.
 
-        Each table's rows go to `<table>/ingest_date=<ingest_date>/<run_id>.parquet` (replacing a
-        file of that name), each part to `<run_id>-<chunk>.parquet` beside it. No rows write no
+        Each table's rows go to `<table>/<ingest_date>/<run_id>.parquet` (replacing a file of that
+        name), with the column `ingest_date` (default: today, UTC); each part to
+        `<table>/<the parts' day>/<run_id>-<chunk>.parquet`. No rows write no
         file, unless the table has none yet (so that its view can exist). Partitions that reach
         `compact_min_files` files are merged (None: never; default: the module's
         COMPACT_MIN_FILES, read at call time). Call it while holding `lock()`.
@@ -354,7 +353,6 @@ class Lake:
         for name, table in built.items():
             check_schema(table, TABLES[name], name=name)
         day = ingest_date or datetime.now(timezone.utc).date()
-        partition = f"{PARTITION_KEY}={day.isoformat()}"
         snapshot_id = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
         self.snapshots.mkdir(parents=True, exist_ok=True)
         staging = self.snapshots / f".staging-{snapshot_id}"
@@ -373,23 +371,24 @@ class Lake:
                         name = rel.parts[0]
                         new = change(pq.read_table(path, schema=TABLES[name], partitioning=None))
                         check_schema(new, TABLES[name], name=name)
-                        _write_parquet(new, staging / rel)
+                        _write_parquet(new, staging / rel, day=date.fromisoformat(rel.parts[1]))
                         written.append(staging / rel)
                     else:
                         os.link(path, staging / rel)
-            for name, path in parts.files() if parts is not None else []:
+            part_files = [(name, parts.day, path) for name, path in parts.files()] if parts is not None else []
+            for name, part_day, path in part_files:
                 if part_tables is None or name in part_tables:
-                    target = staging / name / partition / f"{run_id}-{path.stem}.parquet"
+                    target = staging / name / part_day.isoformat() / f"{run_id}-{path.stem}.parquet"
                     target.parent.mkdir(parents=True, exist_ok=True)
                     os.rename(path, target)
                     written.append(target)
             for name, table in built.items():
                 if table.num_rows == 0 and (staging / name).is_dir() and any((staging / name).rglob("*.parquet")):
                     continue  # an empty file only makes a table exist; runs with nothing new add no files
-                target = staging / name / partition / f"{run_id}.parquet"
+                target = staging / name / day.isoformat() / f"{run_id}.parquet"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.unlink(missing_ok=True)  # a hard link to the old snapshot's file: never write into it
-                _write_parquet(table, target)
+                _write_parquet(table, target, day=day)
                 written.append(target)
             if compact_min_files == "default":
                 compact_min_files = COMPACT_MIN_FILES
@@ -456,7 +455,9 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def _write_parquet(table: pa.Table, target: Path) -> None:
+def _write_parquet(table: pa.Table, target: Path, *, day: date) -> None:
+    """Write a table's rows (its schema's columns) with `ingest_date` = `day` added."""
+    table = table.append_column(INGEST_DATE, pa.array([day] * table.num_rows, pa.date32()))
     metadata = {**(table.schema.metadata or {}), b"newsetl.schema_version": SCHEMA_VERSION.encode()}
     pq.write_table(table.replace_schema_metadata(metadata), target, compression="zstd")
 
@@ -479,7 +480,7 @@ def _compact(staging: Path, *, run_id: str, min_files: int) -> list[Path]:
         schema = TABLES[partition.parent.name]
         files = sorted(partition.glob("*.parquet"))
         merged = pa.concat_tables([pq.read_table(f, schema=schema, partitioning=None) for f in files])
-        _write_parquet(merged, partition / f"compacted-{run_id}.tmp")
+        _write_parquet(merged, partition / f"compacted-{run_id}.tmp", day=date.fromisoformat(partition.name))
         for f in files:
             f.unlink()
         os.rename(partition / f"compacted-{run_id}.tmp", partition / f"compacted-{run_id}.parquet")
@@ -515,8 +516,9 @@ class RunParts:
     at once. The folder (`.snapshots/.parts-<run_id>`) is outside every snapshot: readers never
     see a part before the commit, and `Lake.recover` removes the parts of a run that died."""
 
-    def __init__(self, lake: Lake, run_id: str) -> None:
+    def __init__(self, lake: Lake, run_id: str, *, day: date) -> None:
         self.root = lake.snapshots / f".parts-{run_id}"
+        self.day = day  # the rows' ingest_date, and the partition the commit moves them to
 
     def write(self, name: str, rows: Iterable[Mapping[str, Any]] | pa.Table) -> Path | None:
         """Write rows of table `name` (built with its schema) as its next part; no rows write
@@ -532,7 +534,7 @@ class RunParts:
         folder = self.root / name
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{len(list(folder.glob('*.parquet'))):05d}.parquet"
-        _write_parquet(table, target)
+        _write_parquet(table, target, day=self.day)
         return target
 
     def files(self) -> list[tuple[str, Path]]:
@@ -549,21 +551,6 @@ class RunParts:
     def num_rows(self, name: str) -> int:
         """Rows in the parts of table `name` (from the files' footers)."""
         return sum(pq.ParquetFile(path).metadata.num_rows for table, path in self.files() if table == name)
-
-    def read(self, name: str) -> Iterator[tuple[Path, pa.Table]]:
-        """Each part of table `name` with its rows, one at a time."""
-        for table, path in self.files():
-            if table == name:
-                yield path, pq.read_table(path, schema=TABLES[name], partitioning=None)
-
-    def rewrite(self, name: str, change: Callable[[pa.Table], pa.Table]) -> None:
-        """Rewrite every part of table `name` through `change`, one part at a time."""
-        for path, table in self.read(name):
-            new = change(table)
-            check_schema(new, TABLES[name], name=name)
-            tmp = path.with_suffix(".tmp")
-            _write_parquet(new, tmp)
-            os.replace(tmp, path)
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

@@ -1,7 +1,7 @@
 """Repair a damaged lake: leave out the files that are not as committed, keep every row that can
 still be read, and make the runs load again what the lost files held.
 
-Every table is partitioned by its run's date, so a damaged file `<table>/ingest_date=D/<name>`
+Every table is partitioned by its run's date, so a damaged file `<table>/D/<name>`
 held rows of the runs its name gives (`<run_id>.parquet`, `<run_id>-<chunk>.parquet`) or, for a
 merged file (`compacted-*.parquet`), of any run of day D. What follows from leaving it out:
 

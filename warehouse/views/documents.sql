@@ -6,7 +6,7 @@
 -- keep the rows of that run.
 create or replace view documents as
 with source as (
-    select * from read_parquet(coalesce(getvariable('newsetl_snapshot'), '{{lake}}') || '/documents/*/*.parquet', hive_partitioning = true, union_by_name = true)
+    select * from read_parquet(coalesce(getvariable('newsetl_snapshot'), '{{lake}}') || '/documents/*/*.parquet', hive_partitioning = false, union_by_name = true)
 ),
 
 latest as (

@@ -3,7 +3,7 @@
 -- the variable newsetl_snapshot to the snapshot folder it pinned (warehouse/duck.py).
 create or replace view quarantine as
 with source as (
-    select * from read_parquet(coalesce(getvariable('newsetl_snapshot'), '{{lake}}') || '/quarantine/*/*.parquet', hive_partitioning = true, union_by_name = true)
+    select * from read_parquet(coalesce(getvariable('newsetl_snapshot'), '{{lake}}') || '/quarantine/*/*.parquet', hive_partitioning = false, union_by_name = true)
 ),
 
 final as (

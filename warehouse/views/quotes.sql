@@ -4,7 +4,7 @@
 -- the variable newsetl_snapshot to the snapshot folder it pinned (warehouse/duck.py).
 create or replace view quotes as
 with source as (
-    select * from read_parquet(coalesce(getvariable('newsetl_snapshot'), '{{lake}}') || '/quotes/*/*.parquet', hive_partitioning = true, union_by_name = true)
+    select * from read_parquet(coalesce(getvariable('newsetl_snapshot'), '{{lake}}') || '/quotes/*/*.parquet', hive_partitioning = false, union_by_name = true)
 ),
 
 current_runs as (
