@@ -21,7 +21,7 @@ run: $(STAMP)
 test: $(STAMP) browser
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadscope
 
 # The data-quality report is checked in a real headless browser: install Debian's chromium
 # when it is missing and we may (root with apt-get); otherwise say how.
