@@ -590,8 +590,7 @@ class _Run:
         cleaned, annotated, dropped = self.gate_annotated(frames, cleaned, annotated)
         with _timed(self.summary, "load"):
             keys = key_stats((m.entity_key, m.label, m.text) for a in annotated for m in a.mentions)
-            known = [path for table, path in self.parts.files() if table == "entity_keys"]  # earlier chunks
-            entity_of, new_keys = resolve_keys(self.data_dir, keys, self.rules, known) if keys else ({}, set())
+            entity_of, new_keys = resolve_keys(self.data_dir, keys, self.rules, self.parts.paths("entity_keys")) if keys else ({}, set())
             key_rows = entity_key_rows(keys, entity_of, new=new_keys, rules=self.rules, lineage=self.lineage, chunk=number)
         self.gate(Stage.LOAD, {"entity_keys": key_rows}, [])
         with _timed(self.summary, "load"):

@@ -24,7 +24,6 @@ from schemas.tables import (
     build_table,
     check_schema,
     describe,
-    stored,
 )
 
 __all__ = [
@@ -56,5 +55,4 @@ __all__ = [
     "build_table",
     "check_schema",
     "describe",
-    "stored",
 ]

@@ -35,13 +35,8 @@ def _input_sha256(*, nullable: bool = False) -> pa.Field:
 
 
 #: The column the lake adds to every row it stores: the run's UTC date, which also names the
-#: file's folder (`<table>/YYYY-MM-DD/`). Rows are built without it (`stored` adds it).
+#: file's folder (`<table>/YYYY-MM-DD/`). Rows are built without it; the lake adds it as it writes.
 INGEST_DATE: Final[pa.Field] = _field("ingest_date", pa.date32(), "UTC date of the run that wrote the row; also the name of the file's folder (<table>/YYYY-MM-DD/)")
-
-
-def stored(schema: pa.Schema) -> pa.Schema:
-    """A table's schema as its Parquet files hold it: its columns, then `ingest_date`."""
-    return schema.append(INGEST_DATE)
 
 
 _UTC = pa.timestamp("us", tz="UTC")

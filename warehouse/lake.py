@@ -42,12 +42,10 @@ from typing import Any, Final, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from schemas import INGEST_DATE, SCHEMA_VERSION, TABLES, build_table, check_schema
 
-#: The Hive partition key of every appended table.
 MANIFEST = "_lake.json"
 SNAPSHOTS = ".snapshots"
 LOCK_FILE = ".lock"
@@ -119,10 +117,6 @@ class Lake:
                     part = part.add_column(i, f.with_nullable(True), pa.nulls(part.num_rows, f.type))
             parts.append(part)
         return pa.concat_tables(parts, promote_options="permissive") if parts else schema.empty_table()
-
-    def dataset(self, name: str) -> ds.Dataset:
-        """The table as a pyarrow dataset, with its files' columns (`ingest_date` too)."""
-        return ds.dataset(self.table_dir(name), format="parquet")
 
     def manifest(self) -> dict[str, Any] | None:
         """The current snapshot's `_lake.json`, or None before the first commit."""
@@ -353,6 +347,7 @@ class Lake:
         for name, table in built.items():
             check_schema(table, TABLES[name], name=name)
         day = ingest_date or datetime.now(timezone.utc).date()
+        parts_day = parts.day if parts is not None else day
         snapshot_id = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
         self.snapshots.mkdir(parents=True, exist_ok=True)
         staging = self.snapshots / f".staging-{snapshot_id}"
@@ -375,10 +370,9 @@ class Lake:
                         written.append(staging / rel)
                     else:
                         os.link(path, staging / rel)
-            part_files = [(name, parts.day, path) for name, path in parts.files()] if parts is not None else []
-            for name, part_day, path in part_files:
+            for name, path in parts.files() if parts is not None else []:
                 if part_tables is None or name in part_tables:
-                    target = staging / name / part_day.isoformat() / f"{run_id}-{path.stem}.parquet"
+                    target = staging / name / parts_day.isoformat() / f"{run_id}-{path.stem}.parquet"
                     target.parent.mkdir(parents=True, exist_ok=True)
                     os.rename(path, target)
                     written.append(target)
@@ -543,14 +537,18 @@ class RunParts:
             return []
         return [(folder.name, path) for folder in sorted(self.root.iterdir()) for path in sorted(folder.glob("*.parquet"))]
 
+    def paths(self, name: str) -> list[Path]:
+        """The parts of table `name`, in chunk order."""
+        return [path for table, path in self.files() if table == name]
+
     def count_distinct(self, name: str, column: str) -> int:
         """Distinct non-null values of `column` in the parts of table `name`."""
-        values = [pq.read_table(path, columns=[column]).column(column) for table, path in self.files() if table == name]
+        values = [pq.read_table(path, columns=[column]).column(column) for path in self.paths(name)]
         return pc.count_distinct(pa.chunked_array(values, TABLES[name].field(column).type)).as_py() if values else 0
 
     def num_rows(self, name: str) -> int:
         """Rows in the parts of table `name` (from the files' footers)."""
-        return sum(pq.ParquetFile(path).metadata.num_rows for table, path in self.files() if table == name)
+        return sum(pq.ParquetFile(path).metadata.num_rows for path in self.paths(name))
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
