@@ -13,7 +13,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: run test venv lock clean-data docs browser bench bench-scale bench-warehouse bench-entities bench-extraction
+.PHONY: run test venv lock clean-data docs browser bench bench-mechanisms bench-scale bench-warehouse bench-entities bench-extraction
 
 run: $(STAMP)
 	$(VENV)/bin/newsetl run
@@ -39,6 +39,10 @@ venv: $(STAMP)
 # Throughput benchmark on ../shared/corpora/bbc (minutes; not part of `make test`).
 bench: $(STAMP)
 	$(PY) benchmarks/throughput.py
+
+# Each runtime mechanism (flows/runtime/) with and without, side by side (about half an hour).
+bench-mechanisms: $(STAMP)
+	$(PY) -m benchmarks.mechanisms
 
 # Entity resolution: time and peak memory at 1x and 4x the BBC corpus (../shared), seed scores.
 bench-entities: $(STAMP)

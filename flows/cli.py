@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from warehouse.lake import Lake
 
 from flows.settings import ENVIRONMENT, SAMPLE_CORPUS, Settings, SettingsError
+from flows.runtime import off
 from flows.runtime.warmup import end_process
 
 # Prefect and great_expectations read these at import; there is no network to report to.
@@ -249,7 +250,8 @@ def entry() -> NoReturn:
     the temporary Prefect server stops, temporary directories go, logs flush); only the
     teardown that follows is skipped. An exception out of `main` exits the usual way."""
     status: list[int] = []
-    atexit.register(_exit_now, status)  # registered first, so it runs after every other handler
+    if not off("quickexit"):
+        atexit.register(_exit_now, status)  # registered first, so it runs after every other handler
     status.append(main())
     sys.exit(status[0])
 
@@ -328,9 +330,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _start_and_run(args: argparse.Namespace, settings: Settings, inputs: list[str], *, processes: int, cores: int) -> int:
-    from flows.runtime.server import start_api
+    from flows.runtime.server import ServerNotStarted, start_api
 
     api = start_api()  # the temporary server boots while the rest is checked and imported
+    if off("server"):  # wait for it now; an error is raised again where the flow waits for it
+        with suppress(ServerNotStarted):
+            api.wait()
     cluster: LocalDask | None = None
     if args.dask and not args.dask_address:  # its workers start and warm up meanwhile, too
         from flows.runtime.localdask import LocalDask

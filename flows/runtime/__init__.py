@@ -14,4 +14,22 @@ Only `flows/` imports it (an import-linter contract in `pyproject.toml`).
   flow's modules import.
 - `lifeline`: helpers (servers, fork server, workers) die with the process that started them,
   even when it is killed. Not a speed mechanism: it is here because it wraps how they start.
+
+`NEWSETL_RUNTIME_OFF=server,warmup` (say) runs without the mechanisms named (`MECHANISMS`).
 """
+
+import os
+
+#: The mechanisms `off` can switch off, to measure a run with and without each
+#: (`benchmarks/mechanisms.py`; the figures are in `benchmarks/RESULTS.md`).
+MECHANISMS = ("server", "blocks", "heartbeats", "forkserver", "warmup", "allocator", "quickexit", "daskconfig", "release")
+
+#: The environment variable naming the mechanisms to switch off, comma-separated.
+OFF_VARIABLE = "NEWSETL_RUNTIME_OFF"
+
+
+def off(mechanism: str) -> bool:
+    """Whether `mechanism` (one of MECHANISMS) is switched off in NEWSETL_RUNTIME_OFF. A run
+    gives the same rows either way; only its time and memory change."""
+    assert mechanism in MECHANISMS, mechanism
+    return mechanism in os.environ.get(OFF_VARIABLE, "").split(",")

@@ -22,6 +22,7 @@ import os
 import sys
 from types import FrameType
 
+from flows.runtime import off
 from flows.runtime.lifeline import die_with
 from flows.runtime.warmup import FORK_MODEL_VARIABLE, end_process, warm_worker
 
@@ -48,7 +49,8 @@ if _in_fork_server():
     # with `os._exit`, as multiprocessing makes every forked child do. Registered before
     # warm_worker runs, so that it runs after the exit handlers of everything warm_worker imports
     # (exit handlers run in reverse order of registration).
-    atexit.register(end_process, 0)
+    if not off("quickexit"):
+        atexit.register(end_process, 0)
     # Killed with the process that started it, and each worker with it, even by `kill -9`, when
     # an exit handler never runs (flows.runtime.lifeline).
     die_with(os.getppid())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from flows.runtime import off
 from flows.runtime.warmup import use_warm_fork_server
 
 
@@ -58,7 +59,8 @@ class LocalDask:
             from flows.runtime.daskplugin import WarmUp
 
             _fork_warm_workers(model)
-            dask.config.set(WORKER_CONFIG)  # this process's config, which each worker's nanny passes on
+            if not off("daskconfig"):
+                dask.config.set(WORKER_CONFIG)  # this process's config, which each worker's nanny passes on
             self._cluster = LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=None)  # type: ignore[no-untyped-call]
             with Client(self._cluster) as client:  # type: ignore[no-untyped-call]
                 client.register_plugin(WarmUp(model))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from prefect.context import FlowRunContext
 from prefect.task_runners import ProcessPoolTaskRunner
 
+from flows.runtime import off
+
 
 def release_workers() -> None:
     """Stop the worker processes of the flow's process pool, once the last stage that runs on
@@ -15,5 +17,5 @@ def release_workers() -> None:
     context = FlowRunContext.get()
     runner = context.task_runner if context is not None else None
     executor = getattr(runner, "_executor", None)  # Prefect 3.8 keeps its ProcessPoolExecutor here
-    if isinstance(runner, ProcessPoolTaskRunner) and executor is not None:
+    if isinstance(runner, ProcessPoolTaskRunner) and executor is not None and not off("release"):
         executor.shutdown(wait=True)

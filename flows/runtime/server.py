@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flows.runtime import lifeline
+from flows.runtime import lifeline, off
 from flows.runtime.warmup import untuned
 
 class ServerNotStarted(RuntimeError):
@@ -186,7 +186,7 @@ def _spawn_temporary_server(api: Api) -> None:
     assert spec is not None and spec.origin is not None, "prefect is a dependency of newsetl"
     port = free_port()
     api.url = f"http://127.0.0.1:{port}/api"
-    env = {**untuned(os.environ), "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1", **TEMPORARY_SERVER_BOOT}
+    env = {**untuned(os.environ), "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1", **({} if off("blocks") else TEMPORARY_SERVER_BOOT)}
     api.process = subprocess.Popen(
         lifeline.command(
             "uvicorn", "--app-dir", str(Path(spec.origin).parent.parent),
@@ -207,7 +207,7 @@ def no_heartbeats_on(api: Api) -> Iterator[None]:
     the last task's end to the flow's return, 0.07 to 1.0 s with them and 0.05 to 0.08 s
     without, in three runs each of the seed articles on this project's 2-core machine. With a
     configured server (PREFECT_API_URL) they are left on."""
-    if api.process is None:
+    if api.process is None or off("heartbeats"):
         yield
         return
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings

@@ -17,6 +17,8 @@ import threading
 from collections.abc import Mapping
 from typing import NoReturn
 
+from flows.runtime import off
+
 #: The environment variable that names the pipeline the fork server loads (`flows.runtime.forkwarm`).
 FORK_MODEL_VARIABLE = "NEWSETL_FORK_SERVER_MODEL"
 
@@ -51,7 +53,7 @@ def tune_allocator() -> dict[str, int]:
     Returns the settings applied (name -> value); none (an empty dict) on a C library other than
     glibc, or when the environment already sets any of them: the user's own tuning is left as it is.
     """
-    if any(name in os.environ for name in ALLOCATOR_SETTINGS) or not _is_glibc():
+    if any(name in os.environ for name in ALLOCATOR_SETTINGS) or not _is_glibc() or off("allocator"):
         return {}
     import ctypes
 
@@ -101,12 +103,14 @@ def end_process(status: int) -> NoReturn:
     os._exit(status)
 
 
-def warm_up(model: str | None) -> threading.Thread:
+def warm_up(model: str | None) -> None:
     """Import great_expectations and load the spaCy model (unless `model` is None) in a
     background thread.
 
     Errors are left for the tasks that need these to raise properly.
     """
+    if off("warmup"):
+        return
 
     def work() -> None:
         try:
@@ -119,9 +123,7 @@ def warm_up(model: str | None) -> threading.Thread:
         except Exception:  # noqa: BLE001 - the task that needs it raises the error properly
             pass
 
-    thread = threading.Thread(target=work, name="newsetl-warm-up", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=work, name="newsetl-warm-up", daemon=True).start()
 
 
 def warm_worker(model: str) -> None:
@@ -162,7 +164,7 @@ def use_warm_fork_server(model: str) -> bool:
     (`flows.runtime.lifeline`)."""
     import multiprocessing
 
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    if "forkserver" not in multiprocessing.get_all_start_methods() or off("forkserver"):
         return False
     os.environ[FORK_MODEL_VARIABLE] = model  # the fork server's environment is this process's
     multiprocessing.get_context("forkserver").set_forkserver_preload(["flows.runtime.forkwarm"])

@@ -1,0 +1,102 @@
+"""Each runtime mechanism (`flows.runtime.MECHANISMS`) with and without, side by side in one run.
+
+A round runs `newsetl run` once with every mechanism on and once with each switched off
+(NEWSETL_RUNTIME_OFF), in an order that rotates from round to round, each into a fresh data dir;
+`--repeat` rounds. Three settings, since a mechanism matters where a run spends its time:
+
+- `sample`: the bundled sample (5 articles, the flow's own process): start-up and exit, what an
+  hourly run of a few new articles pays;
+- `pool`: `--docs` BBC articles in a process pool of two workers;
+- `dask`: the same on a local Dask cluster of two workers.
+
+Per mechanism it prints the ratio of the run's wall time (and peak memory) without it over the
+run with all on in the same round: the median and the spread of the rounds. Above 1 the
+mechanism saves time. Figures go to `benchmarks/RESULTS.md`.
+
+Usage: `make bench-mechanisms` (or `python -m benchmarks.mechanisms [--docs N] [--repeat N]
+[--settings sample,pool,dask]`). Needs ../shared/corpora/bbc for `pool` and `dask`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import tempfile
+from pathlib import Path
+
+from benchmarks.throughput import BBC, newsetl_run
+from flows.runtime import OFF_VARIABLE
+
+SAMPLE = Path(__file__).resolve().parent.parent / "flows" / "sample_corpus"
+
+#: The mechanisms that can matter in each setting (the others do nothing there).
+SETTINGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "sample": (("--processes", "1"), ("server", "blocks", "heartbeats", "warmup", "allocator", "quickexit")),
+    "pool": (("--processes", "2"), ("server", "blocks", "heartbeats", "forkserver", "warmup", "allocator", "quickexit", "release")),
+    "dask": (("--dask", "--workers", "2"), ("server", "forkserver", "allocator", "quickexit", "daskconfig")),
+}
+
+
+def measure(inputs: Path, options: tuple[str, ...], mechanism: str) -> tuple[float, float]:
+    os.environ[OFF_VARIABLE] = mechanism
+    try:
+        print(f"  {mechanism or 'all on':<11}", end="", flush=True)
+        seconds, peak = newsetl_run(inputs, *options)
+        print(f"  {seconds:6.1f} s {peak:7.0f} MiB")
+        return seconds, peak
+    finally:
+        del os.environ[OFF_VARIABLE]
+
+
+def setting(name: str, inputs: Path, *, repeat: int) -> None:
+    options, mechanisms = SETTINGS[name]
+    configs = ["", *mechanisms]
+    rounds: list[dict[str, tuple[float, float]]] = []
+    for r in range(repeat):
+        print(f"{name}, round {r + 1} of {repeat}")
+        shift = r * len(configs) // repeat
+        order = configs[shift:] + configs[:shift]
+        rounds.append({config: measure(inputs, options, config) for config in order})
+    base = [round_[""] for round_ in rounds]
+    print(f"\n{name} ({' '.join(options)}): all on {statistics.median(s for s, _ in base):.1f} s "
+          f"(spread {min(s for s, _ in base):.1f} to {max(s for s, _ in base):.1f}), "
+          f"{statistics.median(m for _, m in base):.0f} MiB")
+    print(f"  {'off':<11} {'time off/on: median (spread)':<32} {'peak memory off/on':<20}")
+    for mechanism in mechanisms:
+        time_ratios = [round_[mechanism][0] / round_[""][0] for round_ in rounds]
+        memory_ratios = [round_[mechanism][1] / round_[""][1] for round_ in rounds]
+        print(f"  {mechanism:<11} {_figure(time_ratios):<32} {_figure(memory_ratios):<20}")
+    print()
+
+
+def _figure(ratios: list[float]) -> str:
+    return f"{statistics.median(ratios):.2f} ({min(ratios):.2f} to {max(ratios):.2f})"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=BBC)
+    parser.add_argument("--docs", type=int, default=300, help="BBC articles per run in the pool and dask settings (default 300)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per setting (default 3)")
+    parser.add_argument("--settings", default=",".join(SETTINGS), help=f"comma-separated, of {', '.join(SETTINGS)}")
+    args = parser.parse_args()
+    names = args.settings.split(",")
+    with tempfile.TemporaryDirectory(prefix="newsetl-mechanisms-") as tmp:
+        articles = Path(tmp) / "articles"
+        if set(names) - {"sample"}:
+            if not args.corpus.is_dir():
+                raise SystemExit(f"no corpus at {args.corpus}: give --corpus DIR or --settings sample")
+            paths = sorted(args.corpus.rglob("*.txt"))
+            for path in paths[:: max(1, len(paths) // args.docs)][: args.docs]:  # every section of the corpus
+                target = articles / path.relative_to(args.corpus)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+        for name in names:
+            setting(name, SAMPLE if name == "sample" else articles, repeat=args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
