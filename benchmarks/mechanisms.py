@@ -13,8 +13,12 @@ Per mechanism it prints the ratio of the run's wall time (and peak memory) witho
 run with all on in the same round: the median and the spread of the rounds. Above 1 the
 mechanism saves time. Figures go to `benchmarks/RESULTS.md`.
 
+With `--fresh-home` each run has a new PREFECT_HOME, as a first run on a machine, a run in a
+fresh container, or a test does (Prefect then builds its database from scratch).
+
 Usage: `make bench-mechanisms` (or `python -m benchmarks.mechanisms [--docs N] [--repeat N]
-[--settings sample,pool,dask]`). Needs ../shared/corpora/bbc for `pool` and `dask`.
+[--settings sample,pool,dask] [--mechanisms a,b] [--fresh-home]`). Needs ../shared/corpora/bbc
+for `pool` and `dask`.
 """
 
 from __future__ import annotations
@@ -33,14 +37,16 @@ SAMPLE = Path(__file__).resolve().parent.parent / "flows" / "sample_corpus"
 
 #: The mechanisms that can matter in each setting (the others do nothing there).
 SETTINGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "sample": (("--processes", "1"), ("server", "blocks", "heartbeats", "warmup", "allocator", "quickexit")),
-    "pool": (("--processes", "2"), ("server", "blocks", "heartbeats", "forkserver", "warmup", "allocator", "quickexit", "release")),
-    "dask": (("--dask", "--workers", "2"), ("server", "forkserver", "allocator", "quickexit", "daskconfig")),
+    "sample": (("--processes", "1"), ("server", "blocks", "warmup", "quickexit")),
+    "pool": (("--processes", "2"), ("server", "blocks", "forkserver", "warmup", "quickexit")),
+    "dask": (("--dask", "--workers", "2"), ("server", "forkserver", "quickexit", "daskconfig")),
 }
 
 
-def measure(inputs: Path, options: tuple[str, ...], mechanism: str) -> tuple[float, float]:
+def measure(inputs: Path, options: tuple[str, ...], mechanism: str, *, fresh_home: bool) -> tuple[float, float]:
     os.environ[OFF_VARIABLE] = mechanism
+    if fresh_home:  # Prefect's home (its database) new for each run, as on a first run or in a fresh container
+        os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="newsetl-prefect-home-")
     try:
         print(f"  {mechanism or 'all on':<11}", end="", flush=True)
         seconds, peak = newsetl_run(inputs, *options)
@@ -50,15 +56,16 @@ def measure(inputs: Path, options: tuple[str, ...], mechanism: str) -> tuple[flo
         del os.environ[OFF_VARIABLE]
 
 
-def setting(name: str, inputs: Path, *, repeat: int) -> None:
+def setting(name: str, inputs: Path, *, repeat: int, only: set[str] | None, fresh_home: bool) -> None:
     options, mechanisms = SETTINGS[name]
+    mechanisms = tuple(m for m in mechanisms if only is None or m in only)
     configs = ["", *mechanisms]
     rounds: list[dict[str, tuple[float, float]]] = []
     for r in range(repeat):
         print(f"{name}, round {r + 1} of {repeat}")
         shift = r * len(configs) // repeat
         order = configs[shift:] + configs[:shift]
-        rounds.append({config: measure(inputs, options, config) for config in order})
+        rounds.append({config: measure(inputs, options, config, fresh_home=fresh_home) for config in order})
     base = [round_[""] for round_ in rounds]
     print(f"\n{name} ({' '.join(options)}): all on {statistics.median(s for s, _ in base):.1f} s "
           f"(spread {min(s for s, _ in base):.1f} to {max(s for s, _ in base):.1f}), "
@@ -81,6 +88,8 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=300, help="BBC articles per run in the pool and dask settings (default 300)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds per setting (default 3)")
     parser.add_argument("--settings", default=",".join(SETTINGS), help=f"comma-separated, of {', '.join(SETTINGS)}")
+    parser.add_argument("--mechanisms", help="comma-separated: measure only these (default: every one that can matter in a setting)")
+    parser.add_argument("--fresh-home", action="store_true", help="a new PREFECT_HOME for each run (Prefect's first run on a machine)")
     args = parser.parse_args()
     names = args.settings.split(",")
     with tempfile.TemporaryDirectory(prefix="newsetl-mechanisms-") as tmp:
@@ -94,7 +103,8 @@ def main() -> int:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
         for name in names:
-            setting(name, SAMPLE if name == "sample" else articles, repeat=args.repeat)
+            only = set(args.mechanisms.split(",")) if args.mechanisms else None
+            setting(name, SAMPLE if name == "sample" else articles, repeat=args.repeat, only=only, fresh_home=args.fresh_home)
     return 0
 
 

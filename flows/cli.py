@@ -243,10 +243,9 @@ def _data_dir_option(parser: argparse.ArgumentParser) -> None:
 def entry() -> NoReturn:
     """The `newsetl` command (console script, `python -m flows.cli`): `main`, then a quick exit.
 
-    Once a command is done, Python would tear its interpreter down object by object: about
-    1.5 s after a run of the sample corpus, 2.6 s after one of the BBC corpus (spaCy, Prefect,
-    great_expectations, pyarrow and a run's rows are loaded), measured on this project's 2-core
-    machine. The exit handlers all run first as usual (Prefect's log and event workers drain,
+    Once a command is done, Python would tear its interpreter down object by object, with
+    spaCy, Prefect, great_expectations, pyarrow and a run's rows loaded: seconds a caller waits
+    for (`benchmarks/RESULTS.md`, "quick exit"). The exit handlers all run first as usual (Prefect's log and event workers drain,
     the temporary Prefect server stops, temporary directories go, logs flush); only the
     teardown that follows is skipped. An exception out of `main` exits the usual way."""
     status: list[int] = []
@@ -289,10 +288,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from flows.sources import InputNotFound, check_inputs, count_files
-    from flows.runtime.warmup import tune_allocator
-
-    tune_allocator()  # before any thread starts (see its docstring)
-
     settings = _settings(args)
     inputs = [str(p) for p in (args.inputs or [SAMPLE_CORPUS])]
     try:
@@ -380,7 +375,7 @@ def _run_flow(
     warm_up(settings.model if processes == 1 and not dask else None)  # worker processes load their own
     from flows.pipeline import DiskFull, etl_flow
     from flows.runtime.runners import dask_task_runner, process_task_runner
-    from flows.runtime.server import ServerNotStarted, no_heartbeats_on
+    from flows.runtime.server import ServerNotStarted
 
     try:
         api.wait()
@@ -406,19 +401,18 @@ def _run_flow(
     elif processes > 1:
         flow = etl_flow.with_options(task_runner=process_task_runner(workers=processes, model=settings.model))
     try:
-        with no_heartbeats_on(api):
-            summary = flow(
-                inputs,
-                data_dir=str(settings.data_dir),
-                model=settings.model,
-                batch_size=settings.batch_size,
-                chunk_size=settings.chunk_size,
-                max_file_mb=settings.max_file_mb,
-                min_body_chars=settings.min_body_chars,
-                max_quarantined=settings.max_quarantined,
-                aliases=str(settings.aliases) if settings.aliases else None,
-                workers=workers,
-            )
+        summary = flow(
+            inputs,
+            data_dir=str(settings.data_dir),
+            model=settings.model,
+            batch_size=settings.batch_size,
+            chunk_size=settings.chunk_size,
+            max_file_mb=settings.max_file_mb,
+            min_body_chars=settings.min_body_chars,
+            max_quarantined=settings.max_quarantined,
+            aliases=str(settings.aliases) if settings.aliases else None,
+            workers=workers,
+        )
     except (ModelNotFound, AliasFileError) as error:
         print(f"newsetl: run failed: {error}", file=sys.stderr)
         return EXIT_ERROR
@@ -579,9 +573,6 @@ def _table_head(columns: list[str], widths: list[int]) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from flows.runtime.warmup import tune_allocator
-
-    tune_allocator()  # before any thread starts; the served runs are processes that inherit it
     from prefect.client.schemas.schedules import CronSchedule
     from pydantic import ValidationError
 

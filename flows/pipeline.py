@@ -37,7 +37,6 @@ from flows.nlp import model_version
 from flows.progress import StageProgress
 from flows.settings import Settings
 from flows.sources import discover
-from flows.runtime.pool import release_workers
 from flows.tasks import Opaque, annotate_batch, clean_batch, extract_batch
 from schemas import TABLES, RunStatus, Stage
 from transforms.checks import annotated_frame, documents_frame, extracted_frame, mentions_frame, quotes_frame, run_frame, sentences_frame
@@ -168,10 +167,9 @@ def _extracts_here() -> bool:
     workers: under a local process pool, and under a Dask cluster whose scheduler is on this
     machine (`on_this_machine`: the cluster `newsetl run --dask` starts, or one given as
     `--dask-address tcp://127.0.0.1:PORT`), whose workers read the same disk. Reading and
-    decoding the BBC corpus (2,225 files) takes about 0.4 s in the flow's process, while the pool
-    took 1.2 to 2.2 s for the same batches and a local Dask cluster of two workers 2.0 s (each
-    task's Prefect start-up, and the documents pickled back to the flow, which sends them out
-    again to the clean stage either way). The workers of a cluster reached over the network
+    decoding costs less there than each task's Prefect start-up on a worker and the documents
+    pickled back to the flow, which sends them out again to the clean stage either way
+    (`benchmarks/RESULTS.md`). The workers of a cluster reached over the network
     extract: on several machines, they share the reading."""
     runner = _task_runner()
     if isinstance(runner, ProcessPoolTaskRunner):
@@ -525,7 +523,6 @@ class _Run:
                 recent = read_recent_densities(self.data_dir)
             for number, chunk in enumerate(chunks):
                 self.load_chunk(number, chunk, of=len(chunks))
-            release_workers()  # the stages left run in this process
             self.summarise(n_entities=self.parts.count_distinct("entity_keys", "entity_id"))
             run_checks = run_frame(
                 run_id=summary.run_id, n_new=summary.n_input - summary.n_skipped, quarantined=self.tally.quarantined,

@@ -14,7 +14,6 @@ from typing import Any
 
 from flows.runtime import lifeline
 from flows.runtime.server import ServerNotStarted, free_port, wait_healthy
-from flows.runtime.warmup import untuned
 
 DEPLOYMENT = "newsetl"
 
@@ -30,7 +29,7 @@ def start_local_server(log_path: Path, *, port: int | None = None, timeout: floa
     port = port or free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {**untuned(os.environ), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(

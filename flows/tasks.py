@@ -29,8 +29,8 @@ class Opaque(Generic[T]):
     """A task argument handed over as one value: a batch of documents, a table of furniture.
 
     Submitting a task makes Prefect walk every element of its arguments (twice under
-    prefect-dask, looking for futures) and Dask hash them all for the task's key: about 0.3 s of
-    the flow's process per task on the BBC corpus, while the workers wait. Neither looks inside
+    prefect-dask, looking for futures) and Dask hash them all for the task's key, in the flow's
+    process, while the workers wait (`benchmarks/RESULTS.md`). Neither looks inside
     an Opaque; Dask takes its token, drawn at random once per value, so no two batches share a
     task key.
     Unlike `_quoted`, it reaches the task as it was sent under every task runner."""

@@ -360,30 +360,6 @@ def test_run_with_no_worker_processes_is_a_usage_error(tmp_path: Path, capsys: p
     assert not (tmp_path / "lake").exists()
 
 
-def test_a_run_on_its_own_temporary_server_sends_no_heartbeats_and_one_on_a_lasting_server_does() -> None:
-    from prefect import flow
-    from prefect.settings import get_current_settings
-
-    from flows.runtime.server import Api, no_heartbeats_on
-
-    seen: list[int | None] = []
-
-    @flow
-    def heartbeat_setting() -> None:
-        seen.append(get_current_settings().flows.heartbeat_frequency)
-
-    configured = get_current_settings().flows.heartbeat_frequency
-    assert configured is not None  # Prefect's default: heartbeats on
-    temporary = Api(url="http://127.0.0.1:1/api", process=subprocess.Popen([sys.executable, "-c", "pass"]))
-    temporary.process.wait()  # type: ignore[union-attr]
-    with no_heartbeats_on(temporary):
-        heartbeat_setting()
-    with no_heartbeats_on(Api()):  # the server Prefect's settings name
-        heartbeat_setting()
-    assert seen == [None, configured]
-    assert get_current_settings().flows.heartbeat_frequency == configured  # as it was afterwards
-
-
 @pytest.mark.parametrize(
     ("cron", "says"),
     [

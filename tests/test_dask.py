@@ -88,6 +88,21 @@ def test_a_process_pool_run_loads_the_same_tables_as_an_in_process_run(loaded: P
         assert query(data_dir, sql).rows == query(loaded, sql).rows, name
 
 
+def test_a_run_with_every_runtime_mechanism_off_loads_the_same_tables(loaded: Path, tmp_path: Path) -> None:
+    # flows/runtime/ is for speed only: switched off (as `make bench-mechanisms` does), a run of
+    # the command, its own temporary Prefect server and a process pool, gives the same rows.
+    from flows.runtime import MECHANISMS, OFF_VARIABLE
+
+    data_dir = tmp_path / "plain"
+    env = {**os.environ, OFF_VARIABLE: ",".join(MECHANISMS)}
+    env.pop("PREFECT_API_URL", None)
+    newsetl = Path(sys.executable).with_name("newsetl")
+    done = subprocess.run([str(newsetl), "run", "--processes", "2", "--data-dir", str(data_dir)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for name, sql in COMPARED.items():
+        assert query(data_dir, sql).rows == query(loaded, sql).rows, name
+
+
 def test_a_flow_given_processes_runs_its_stages_in_a_process_pool(loaded: Path, tmp_path: Path) -> None:
     # As a deployment's scheduled run does (`newsetl serve --processes 2`): the flow has no
     # process pool of its own, so it runs the stages under one, and its process cleans nothing.

@@ -1,15 +1,13 @@
 """How a run splits its work: shards per worker, a window of tasks in flight, worker processes
-for large inputs (stopped once annotation is done), and the spaCy components a run does not need
+for large inputs, and the spaCy components a run does not need
 left out."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
 
-import psutil
 import spacy
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -17,7 +15,6 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from flows.nlp import load_pipeline
 from flows.pipeline import MAX_SHARD_DOCS, MIN_SHARD_DOCS, _gather, even_shards, shards
-from flows.runtime.pool import release_workers
 from flows.tasks import Opaque
 from flows.settings import DEFAULT_MODEL, SAMPLE_CORPUS
 from flows.sources import count_files
@@ -123,11 +120,6 @@ def _slow_batch(batch: list[int]) -> tuple[list[int], list[int]]:
     return [x * 10 for x in batch], []
 
 
-@task(cache_policy=NO_CACHE)
-def _worker_pid() -> int:
-    return os.getpid()
-
-
 def test_gather_keeps_a_window_of_tasks_in_flight_and_results_in_order() -> None:
     counted: list[int] = []
 
@@ -145,19 +137,6 @@ def test_gather_keeps_a_window_of_tasks_in_flight_and_results_in_order() -> None
     assert [x for docs, _ in results for x in docs] == [x * 10 + 1 for x in range(16)]
     assert _IN_FLIGHT["most"] == 2  # never all eight batches at once, though 8 threads were free
     assert sorted(counted) == [2] * 8
-
-
-def test_release_workers_stops_the_process_pool() -> None:
-    @flow(task_runner=ProcessPoolTaskRunner(max_workers=1))
-    def run() -> tuple[int, bool, bool]:
-        pid = _worker_pid.submit().result()
-        alive = psutil.pid_exists(pid)
-        release_workers()
-        return pid, alive, psutil.pid_exists(pid)
-
-    pid, alive_before, alive_after = run()
-    assert pid != os.getpid()
-    assert alive_before and not alive_after
 
 
 def test_the_extract_stage_runs_in_the_flow_process_under_a_process_pool_not_under_threads() -> None:
@@ -188,10 +167,9 @@ def test_a_dask_scheduler_is_on_this_machine_only_at_a_loopback_or_in_process_ad
 
 
 def test_the_runtime_wing_was_written_for_prefect_3_8_8() -> None:
-    # flows/runtime/ uses Prefect internals where no public API does the job:
-    # ProcessPoolTaskRunner._executor (pool.release_workers), the multiprocessing attribute of
-    # prefect.task_runners (runners._ForkServerPool: Prefect 3.8 hard-codes the "spawn" context),
-    # and PREFECT__SERVER_EPHEMERAL / PREFECT__SERVER_FINAL (server._spawn_temporary_server).
+    # flows/runtime/ uses Prefect internals where no public API does the job: the
+    # multiprocessing attribute of prefect.task_runners (runners._ForkServerPool: Prefect 3.8
+    # hard-codes the "spawn" context), and PREFECT__SERVER_EPHEMERAL / PREFECT__SERVER_FINAL (server._spawn_temporary_server).
     # On a Prefect upgrade, check each against the new release, then change the version here.
     import prefect
 

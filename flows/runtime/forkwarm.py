@@ -42,8 +42,8 @@ def _in_fork_server() -> bool:
 
 if _in_fork_server():
     # The fork server exits when the process that started it does (`newsetl run`, or Dask's
-    # nanny). Tearing down an interpreter that holds spaCy, Prefect and a pipeline took about
-    # 0.85 s on this project's 2-core machine, and all that time the fork server kept open the
+    # nanny). Tearing down an interpreter that holds spaCy, Prefect and a pipeline takes most of
+    # a second (`benchmarks/RESULTS.md`), and all that time the fork server kept open the
     # standard output it inherited: a caller reading `newsetl run`'s output to its end (a pipe,
     # `$(...)`, `subprocess.run`) waited for it. Workers forked from it do not run this: they end
     # with `os._exit`, as multiprocessing makes every forked child do. Registered before

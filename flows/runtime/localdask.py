@@ -12,19 +12,14 @@ from flows.runtime.warmup import use_warm_fork_server
 
 #: Dask settings of the local cluster's workers (each worker's nanny passes on the config of the
 #: process that starts it). No statistical profiler: it samples the running task's stack every
-#: 10 ms for the dashboard's profile page, and this cluster has no dashboard. Measured on this
-#: project's 2-core machine (one worker annotating 250 BBC articles, two runs each way): the
-#: worker's threads other than the task's used 1.45 and 1.63 s of CPU with it, 0.46 and 0.53 s
-#: without, and the task's own thread 18.1 and 19.0 s against 17.0 and 17.8 s. When the workers
-#: fill every core, that CPU comes out of the annotation.
+#: 10 ms for the dashboard's profile page, and this cluster has no dashboard. When the workers
+#: fill every core, the CPU it and the bookkeeping below take comes out of the annotation
+#: (with and without: `benchmarks/RESULTS.md`, "daskconfig").
 WORKER_CONFIG: dict[str, Any] = {
     "distributed.worker.profile.enabled": False,
     # Periodic bookkeeping of the scheduler, the nannies (both in the flow's process) and the
     # workers, every 20, 100 and 500 ms by default: each wakes a worker's event loop, which takes
-    # the GIL from the task's thread. Measured on this project's 2-core machine, over 30 s of two
-    # workers annotating the BBC corpus: the threads other than the two tasks' used 4.68 s of CPU
-    # with the defaults and 1.90 s with these; the tasks' threads 53.98 s and 56.52 s. Each still
-    # runs: a blocked event loop is still reported, a worker that outgrows its memory still paused
+    # the GIL from the task's thread. Each still runs: a blocked event loop is still reported, a worker that outgrows its memory still paused
     # and restarted, a second later at most.
     "distributed.admin.tick.interval": "1s",  # measures how late the event loop runs (20 ms)
     "distributed.admin.system-monitor.interval": "2s",  # CPU, memory and network use (500 ms)
@@ -38,7 +33,7 @@ class LocalDask:
 
     Where the platform has it, the workers are forked from one fork server that imported the
     tasks and loaded the models once (`flows.runtime.forkwarm`): a second worker then costs a fork,
-    not another 6 s of CPU on the cores the run needs. Each worker also warms up as it joins
+    not another start-up on the cores the run needs. Each worker also warms up as it joins
     (`flows.runtime.daskplugin.WarmUp`), which finds it all loaded when it was forked.
 
     Use `address()` for prefect-dask's DaskTaskRunner: it waits for the scheduler only, and the

@@ -12,18 +12,14 @@ import importlib.util
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from flows.runtime import lifeline, off
-from flows.runtime.warmup import untuned
 
 class ServerNotStarted(RuntimeError):
     """The local Prefect server did not answer in time; the message names its log."""
@@ -131,7 +127,7 @@ def start_api(*, timeout: float = 120) -> Api:
     Call `Api.wait` before running a flow; the server stops when the process exits.
 
     Without PREFECT_API_URL in the environment the server starts before Prefect is imported
-    here (its settings take about 2 s to import, the server about 7 s to boot), and is stopped
+    here (both take seconds: `benchmarks/RESULTS.md`, "server"), and is stopped
     again if Prefect's settings name a server after all (a profile, a prefect.toml).
     """
     api = Api()
@@ -172,10 +168,10 @@ def start_api(*, timeout: float = 120) -> Api:
 
 
 #: The temporary server skips registering Prefect's block types in its database as it boots.
-#: A run uses no blocks; the registration is memoized across boots, but checking whether it is
-#: due imports every installed Prefect collection (prefect-dask, and with it distributed) and
-#: hashes their block schemas: about 0.6 s of CPU on this project's 2-core machine, while the
-#: boot is what a run's start waits for.
+#: A run uses no blocks; the registration is memoized in PREFECT_HOME, but a new home (a first
+#: run, a fresh container, every test) pays it in full, and checking whether it is due imports
+#: every installed Prefect collection (prefect-dask, and with it distributed). With and without:
+#: `benchmarks/RESULTS.md`, "blocks".
 TEMPORARY_SERVER_BOOT = {"PREFECT_API_BLOCKS_REGISTER_ON_START": "false", "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false"}
 
 
@@ -186,7 +182,7 @@ def _spawn_temporary_server(api: Api) -> None:
     assert spec is not None and spec.origin is not None, "prefect is a dependency of newsetl"
     port = free_port()
     api.url = f"http://127.0.0.1:{port}/api"
-    env = {**untuned(os.environ), "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1", **({} if off("blocks") else TEMPORARY_SERVER_BOOT)}
+    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1", **({} if off("blocks") else TEMPORARY_SERVER_BOOT)}
     api.process = subprocess.Popen(
         lifeline.command(
             "uvicorn", "--app-dir", str(Path(spec.origin).parent.parent),
@@ -195,22 +191,3 @@ def _spawn_temporary_server(api: Api) -> None:
         ),
         env=env,
     )
-
-
-@contextmanager
-def no_heartbeats_on(api: Api) -> Iterator[None]:
-    """No flow-run heartbeats while a run reports to the temporary server this process started.
-
-    Heartbeats let a lasting Prefect server mark a flow run as crashed when its process stops
-    sending them. The temporary server stops with this process, so it can never use them; and
-    ending a flow run waits for its heartbeat thread, which sleeps in steps of a second: from
-    the last task's end to the flow's return, 0.07 to 1.0 s with them and 0.05 to 0.08 s
-    without, in three runs each of the seed articles on this project's 2-core machine. With a
-    configured server (PREFECT_API_URL) they are left on."""
-    if api.process is None or off("heartbeats"):
-        yield
-        return
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield

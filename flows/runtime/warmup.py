@@ -14,75 +14,12 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
 from typing import NoReturn
 
 from flows.runtime import off
 
 #: The environment variable that names the pipeline the fork server loads (`flows.runtime.forkwarm`).
 FORK_MODEL_VARIABLE = "NEWSETL_FORK_SERVER_MODEL"
-
-#: glibc's allocator settings for a run's processes (`tune_allocator`), as its environment
-#: variables name them, with the `mallopt` parameter of each: one arena (M_ARENA_MAX), blocks of
-#: up to 32 MiB from the heap rather than mapped one by one (M_MMAP_THRESHOLD; glibc's highest),
-#: and up to 256 MiB of free memory at the heap's top kept for reuse (M_TRIM_THRESHOLD). Annotating
-#: 150 BBC articles in one process took 3,700 page faults with these, 37,000 with 128 MiB kept and
-#: 104,000 with 64 MiB (so the heap's free top swings by more than 128 MiB from batch to batch).
-ALLOCATOR_SETTINGS = {
-    "MALLOC_ARENA_MAX": (-8, 1),  # M_ARENA_MAX in glibc's malloc.h
-    "MALLOC_MMAP_THRESHOLD_": (-3, 32 << 20),  # M_MMAP_THRESHOLD
-    "MALLOC_TRIM_THRESHOLD_": (-1, 256 << 20),  # M_TRIM_THRESHOLD
-}
-
-
-def tune_allocator() -> dict[str, int]:
-    """Make glibc's malloc keep the memory spaCy's batches free for the next ones, in this process
-    (`mallopt`) and in the processes it starts afterwards that run spaCy (the environment: the
-    fork server and the workers forked from it, Dask's workers, a served deployment's runs; not
-    Prefect's server, started with `untuned`).
-
-    Annotating, spaCy allocates and frees arrays of a few MiB per batch. By default glibc maps
-    each such block from the kernel and unmaps it when freed, or gives the heap's free top back,
-    and the next batch takes page faults to get the memory back, zeroed. On this project's 2-core
-    machine, annotating 150 BBC articles took about 133,000 page faults in a process's main
-    thread (where a pool worker runs its tasks), 54,000 in another thread (where a run in the
-    flow's own process annotates: a thread's arena is a heap of its own), and 3,700 with these
-    settings; the kernel's share of the CPU time went from 0.5 to 0.8 s, or 0.3 s, to 0.1 s.
-    Call it before this process starts any thread: a thread that has allocated keeps its arena.
-
-    Returns the settings applied (name -> value); none (an empty dict) on a C library other than
-    glibc, or when the environment already sets any of them: the user's own tuning is left as it is.
-    """
-    if any(name in os.environ for name in ALLOCATOR_SETTINGS) or not _is_glibc() or off("allocator"):
-        return {}
-    import ctypes
-
-    libc = ctypes.CDLL("libc.so.6")
-    applied = {}
-    for name, (parameter, value) in ALLOCATOR_SETTINGS.items():
-        if libc.mallopt(parameter, value) == 1:
-            os.environ[name] = str(value)
-            applied[name] = value
-    _TUNED.update({name: str(value) for name, value in applied.items()})
-    return applied
-
-
-#: The allocator settings `tune_allocator` exported (name -> value).
-_TUNED: dict[str, str] = {}
-
-
-def untuned(environ: Mapping[str, str]) -> dict[str, str]:
-    """`environ` without the allocator settings `tune_allocator` exported (a user's own stay),
-    for the processes a command starts that run no spaCy: Prefect's server keeps glibc's
-    defaults, which give memory back to the system."""
-    return {name: value for name, value in environ.items() if _TUNED.get(name) != value}
-
-
-def _is_glibc() -> bool:
-    try:
-        return os.confstr("CS_GNU_LIBC_VERSION") is not None
-    except (ValueError, OSError, AttributeError):  # not a GNU system (or no confstr at all)
-        return False
 
 
 def end_process(status: int) -> NoReturn:
@@ -136,8 +73,7 @@ def warm_worker(model: str) -> None:
     context, which names the flow (unpickling it imports `flows.pipeline`; not the warehouse
     modules, which it imports at first use) and whose run context looks up Prefect's block types
     (which loads the installed Prefect collections, prefect-dask and distributed). Done once in
-    the fork server, this took a worker's first task from about 1.4 s to 0.45 s on this
-    project's 2-core machine."""
+    the fork server, it shortens every worker's first task (`benchmarks/RESULTS.md`)."""
     import flows.pipeline  # noqa: F401  (the flow named in each task's context)
     import flows.tasks  # noqa: F401  (the tasks sent to this process live there)
     from prefect.plugins import load_prefect_collections
