@@ -245,9 +245,10 @@ def entry() -> NoReturn:
 
     Once a command is done, Python would tear its interpreter down object by object, with
     spaCy, Prefect, great_expectations, pyarrow and a run's rows loaded: seconds a caller waits
-    for (`benchmarks/RESULTS.md`, "quick exit"). The exit handlers all run first as usual (Prefect's log and event workers drain,
-    the temporary Prefect server stops, temporary directories go, logs flush); only the
-    teardown that follows is skipped. An exception out of `main` exits the usual way."""
+    for (`benchmarks/RESULTS.md`, "quickexit"). The exit handlers all run first as usual
+    (Prefect's log and event workers drain, the temporary Prefect server stops, temporary
+    directories go, logs flush); only the teardown that follows is skipped. An exception out of
+    `main` exits the usual way."""
     status: list[int] = []
     if not off("quickexit"):
         atexit.register(_exit_now, status)  # registered first, so it runs after every other handler

@@ -19,8 +19,8 @@ WORKER_CONFIG: dict[str, Any] = {
     "distributed.worker.profile.enabled": False,
     # Periodic bookkeeping of the scheduler, the nannies (both in the flow's process) and the
     # workers, every 20, 100 and 500 ms by default: each wakes a worker's event loop, which takes
-    # the GIL from the task's thread. Each still runs: a blocked event loop is still reported, a worker that outgrows its memory still paused
-    # and restarted, a second later at most.
+    # the GIL from the task's thread. Each still runs: a blocked event loop is still reported, a
+    # worker that outgrows its memory still paused and restarted, a second later at most.
     "distributed.admin.tick.interval": "1s",  # measures how late the event loop runs (20 ms)
     "distributed.admin.system-monitor.interval": "2s",  # CPU, memory and network use (500 ms)
     "distributed.worker.memory.monitor-interval": "1s",  # a worker's memory against its limits (100 ms)
