@@ -44,16 +44,19 @@ SETTINGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 
 def measure(inputs: Path, options: tuple[str, ...], mechanism: str, *, fresh_home: bool) -> tuple[float, float]:
-    os.environ[OFF_VARIABLE] = mechanism
-    if fresh_home:  # Prefect's home (its database) new for each run, as on a first run or in a fresh container
-        os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="newsetl-prefect-home-")
-    try:
-        print(f"  {mechanism or 'all on':<11}", end="", flush=True)
-        seconds, peak = newsetl_run(inputs, *options)
-        print(f"  {seconds:6.1f} s {peak:7.0f} MiB")
-        return seconds, peak
-    finally:
-        del os.environ[OFF_VARIABLE]
+    saved = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="newsetl-prefect-home-") as home:
+        os.environ[OFF_VARIABLE] = mechanism
+        if fresh_home:  # Prefect's home (its database) new for this run, as on a first run or in a fresh container
+            os.environ["PREFECT_HOME"] = home
+        try:
+            print(f"  {mechanism or 'all on':<11}", end="", flush=True)
+            seconds, peak = newsetl_run(inputs, *options)
+            print(f"  {seconds:6.1f} s {peak:7.0f} MiB")
+            return seconds, peak
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
 
 
 def setting(name: str, inputs: Path, *, repeat: int, only: set[str] | None, fresh_home: bool) -> None:
@@ -92,6 +95,7 @@ def main() -> int:
     parser.add_argument("--fresh-home", action="store_true", help="a new PREFECT_HOME for each run (Prefect's first run on a machine)")
     args = parser.parse_args()
     names = args.settings.split(",")
+    only = set(args.mechanisms.split(",")) if args.mechanisms else None
     with tempfile.TemporaryDirectory(prefix="newsetl-mechanisms-") as tmp:
         articles = Path(tmp) / "articles"
         if set(names) - {"sample"}:
@@ -103,7 +107,6 @@ def main() -> int:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
         for name in names:
-            only = set(args.mechanisms.split(",")) if args.mechanisms else None
             setting(name, SAMPLE if name == "sample" else articles, repeat=args.repeat, only=only, fresh_home=args.fresh_home)
     return 0
 
